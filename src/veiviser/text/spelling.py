@@ -24,11 +24,20 @@ class SpellingCorrector:
     """Maps unknown tokens to the nearest token of a vocabulary."""
 
     def __init__(self, tokens: Iterable[str]) -> None:
-        counts = Counter(fold(token) for token in tokens)
+        self.counts: Counter[str] = Counter(fold(token) for token in tokens)
         # Frequent words first: on a tie the more common word wins.
-        self._vocabulary = [word for word, _ in counts.most_common()]
+        self._vocabulary = [word for word, _ in self.counts.most_common()]
         self._known = set(self._vocabulary)
         self._cache: dict[str, str] = {}
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> SpellingCorrector:
+        """Rebuild a corrector from stored word frequencies."""
+        corrector = cls(())
+        corrector.counts = Counter(counts)
+        corrector._vocabulary = [word for word, _ in corrector.counts.most_common()]
+        corrector._known = set(corrector._vocabulary)
+        return corrector
 
     def __contains__(self, token: str) -> bool:
         return fold(token) in self._known

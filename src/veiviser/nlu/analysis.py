@@ -1,0 +1,70 @@
+"""From a member's text to what the features see.
+
+Three views of one message: stems for word n-grams, folded and spell-corrected
+tokens for character n-grams, and a repaired surface text for the dense
+encoder (typos fixed, ASCII spellings turned back into æ/ø/å where the
+training phrases use them).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from veiviser.text import fold, normalize, stem, tokenize
+from veiviser.text.spelling import SpellingCorrector
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """The views of one text that the features are computed from."""
+
+    stems: str
+    folded: str
+    surface: str
+
+
+class Analyser:
+    """Analyses texts against the vocabulary of the training phrases."""
+
+    def __init__(self, training_texts: Iterable[str]) -> None:
+        surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+        tokens: list[str] = []
+        for text in training_texts:
+            for token in tokenize(normalize(text)):
+                surfaces[fold(token)][token] += 1
+                tokens.append(token)
+        self.speller = SpellingCorrector(tokens)
+        # The most common way the training phrases write each folded word.
+        self._surface = {
+            key: forms.most_common(1)[0][0] for key, forms in surfaces.items()
+        }
+
+    @classmethod
+    def from_vocabulary(
+        cls, surface: dict[str, str], counts: dict[str, int]
+    ) -> Analyser:
+        """Rebuild an analyser from a stored vocabulary."""
+        analyser = cls.__new__(cls)
+        analyser.speller = SpellingCorrector.from_counts(counts)
+        analyser._surface = dict(surface)
+        return analyser
+
+    def vocabulary(self) -> tuple[dict[str, str], dict[str, int]]:
+        """The stored form: folded word → surface form, and word frequencies."""
+        return dict(self._surface), dict(self.speller.counts)
+
+    def analyse(self, text: str) -> Analysed:
+        """Return the three views of ``text``."""
+        raw = tokenize(normalize(text))
+        corrected = [self.speller.correct(token) for token in raw]
+        stems = [fold(stem(self._surface.get(token, token))) for token in corrected]
+        surface = [
+            self._surface.get(token, raw[i]) for i, token in enumerate(corrected)
+        ]
+        return Analysed(
+            stems=" ".join(stems),
+            folded=" ".join(corrected),
+            surface=" ".join(surface) if surface else text,
+        )

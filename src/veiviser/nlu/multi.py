@@ -1,0 +1,117 @@
+"""Finding two questions in one message.
+
+"Hva koster det, og får jeg rabatt på forsikring?" holds two questions;
+"ferie og feriepenger" holds one. A message is split only where a new clause
+starts: after a question mark or sentence end followed by more text, or at
+"og"/"and"/"også"/"samt" when the words after it open a question of their own
+and both sides are long enough to stand alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from veiviser.text import normalize
+
+MIN_WORDS = 2
+
+# Words that open a question or a request in Bokmål, Nynorsk and English.
+_OPENERS = {
+    "hva",
+    "hvordan",
+    "hvor",
+    "hvorfor",
+    "hvem",
+    "hvilken",
+    "hvilke",
+    "når",
+    "kva",
+    "korleis",
+    "kor",
+    "kvifor",
+    "kven",
+    "kvar",
+    "kan",
+    "får",
+    "må",
+    "skal",
+    "bør",
+    "er",
+    "har",
+    "blir",
+    "vil",
+    "gjelder",
+    "finnes",
+    "dekker",
+    "koster",
+    "trenger",
+    "hjelper",
+    "hjelp",
+    "what",
+    "how",
+    "where",
+    "why",
+    "who",
+    "when",
+    "can",
+    "do",
+    "does",
+    "is",
+    "are",
+    "will",
+    "should",
+    "could",
+}
+_JOINERS = r"(?:og|også|samt|and|plus|dessuten)"
+_SENTENCE_END = re.compile(r"(?<=[?!.])\s+(?=\S)")
+_JOIN = re.compile(rf"[,;]?\s+{_JOINERS}\s+", re.IGNORECASE)
+
+
+def split_questions(text: str) -> list[str]:
+    """Split ``text`` into at most two questions.
+
+    Returns:
+        Two parts when the message clearly holds two questions, otherwise a
+        list with the whole text.
+    """
+    for splitter in (_split_sentences, _split_at_joiner):
+        parts = splitter(text)
+        if len(parts) == 2:
+            return parts
+    return [text]
+
+
+def _words(part: str) -> list[str]:
+    return re.findall(r"[^\W_]+", normalize(part))
+
+
+def _split_sentences(text: str) -> list[str]:
+    parts = [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
+    if len(parts) != 2:
+        return [text]
+    first, second = parts
+    # A statement followed by a question is usually context, not a second
+    # question: "Jeg er syk. Hva gjør jeg?" is one question.
+    if not first.endswith("?"):
+        return [text]
+    if min(len(_words(first)), len(_words(second))) < MIN_WORDS:
+        return [text]
+    return parts
+
+
+def _split_at_joiner(text: str) -> list[str]:
+    matches = list(_JOIN.finditer(text))
+    for match in matches:
+        first, second = text[: match.start()].strip(), text[match.end() :].strip()
+        first_words, second_words = _words(first), _words(second)
+        if len(first_words) < MIN_WORDS or len(second_words) < MIN_WORDS:
+            continue
+        if second_words[0] in _OPENERS and _is_question(first_words):
+            return [first, second]
+    return [text]
+
+
+def _is_question(words: list[str]) -> bool:
+    return bool(words) and (
+        words[0] in _OPENERS or any(w in _OPENERS for w in words[:3])
+    )
