@@ -1,7 +1,8 @@
 """Tolerance for one- and two-letter typos against a known vocabulary.
 
 A token the model has never seen is replaced by the closest known token when
-one is near enough: one edit for short words, two for long ones. Tokens are
+one is near enough: one edit for short words, two for long ones, where swapping two
+neighbouring letters counts as one edit (optimal string alignment). Tokens are
 compared in folded form, so ASCII spellings of æ/ø/å cost nothing.
 """
 
@@ -11,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from veiviser.text.normalize import fold
 
@@ -58,7 +59,7 @@ class SpellingCorrector:
         match = process.extractOne(
             folded,
             self._vocabulary,
-            scorer=Levenshtein.distance,
+            scorer=OSA.distance,
             score_cutoff=limit,
         )
         result = match[0] if match is not None else folded

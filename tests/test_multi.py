@@ -1,0 +1,52 @@
+"""Two questions in one message, and joined words that are one question."""
+
+from __future__ import annotations
+
+import pytest
+
+from veiviser.nlu.multi import split_questions
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        pytest.param(
+            "Hva koster det, og får jeg rabatt på forsikring?",
+            ["Hva koster det", "får jeg rabatt på forsikring?"],
+            id="comma-og-question",
+        ),
+        pytest.param(
+            "Hvordan melder jeg meg inn? Hvor mye er kontingenten?",
+            ["Hvordan melder jeg meg inn?", "Hvor mye er kontingenten?"],
+            id="two-question-marks",
+        ),
+        pytest.param(
+            "hvor mye ferie har jeg og hvordan søker jeg stipend",
+            ["hvor mye ferie har jeg", "hvordan søker jeg stipend"],
+            id="og-without-punctuation",
+        ),
+        pytest.param(
+            "what does it cost and can I pay by invoice",
+            ["what does it cost", "can I pay by invoice"],
+            id="english-and",
+        ),
+    ],
+)
+def test_two_questions_are_split(text: str, parts: list[str]) -> None:
+    assert split_questions(text) == parts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("ferie og feriepenger", id="topic-pair"),
+        pytest.param("sykdom og sykepenger", id="topic-pair-2"),
+        pytest.param("Mobbing og trakassering på jobben", id="noun-pair"),
+        pytest.param("Jeg er syk. Hva gjør jeg?", id="context-then-question"),
+        pytest.param("Jeg har begynt i ny jobb og lurer på medlemskapet", id="statement-og"),
+        pytest.param("Kan jeg ta ut ferie og få feriepenger samtidig?", id="og-inside-verb-phrase"),
+        pytest.param("hei?", id="one-word"),
+    ],
+)
+def test_one_question_stays_whole(text: str) -> None:
+    assert split_questions(text) == [text]

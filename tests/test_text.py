@@ -1,0 +1,112 @@
+"""Normalisation, folding, tokens, spelling tolerance and language guess."""
+
+from __future__ import annotations
+
+import pytest
+
+from veiviser.errors import EmptyMessage, MessageTooLong
+from veiviser.text import clean_message, fold, normalize, stem, tokenize
+from veiviser.text.language import guess_language
+from veiviser.text.spelling import SpellingCorrector
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [
+        pytest.param("\u212bpen", "åpen", id="angstrom-sign"),
+        pytest.param("A\u030apen", "åpen", id="combining-ring"),
+        pytest.param("ÅPEN", "åpen", id="upper-case"),
+        pytest.param("åpen", "åpen", id="composed"),
+        pytest.param("Hva koster det???", "hva koster det?", id="repeated-question-marks"),
+        pytest.param("hei!!!  du", "hei! du", id="repeated-bang-and-spaces"),
+        pytest.param("ﬁnne", "finne", id="ligature"),
+    ],
+)
+def test_normalize_gives_one_form(variant: str, expected: str) -> None:
+    assert normalize(variant) == expected
+
+
+@pytest.mark.parametrize(
+    ("letters", "ascii_spelling"),
+    [
+        ("lønn", "loenn"),
+        ("lønn", "lonn"),
+        ("får", "faar"),
+        ("får", "far"),
+        ("særavtale", "saeravtale"),
+        ("særavtale", "saravtale"),
+    ],
+)
+def test_ascii_spellings_fold_to_the_same_token(letters: str, ascii_spelling: str) -> None:
+    assert fold(letters) == fold(ascii_spelling)
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="spaces"),
+        pytest.param("\u00a0\u00a0", id="non-breaking"),
+        pytest.param("\u200b\u200d\ufeff", id="zero-width"),
+        pytest.param("\t\n \u3000", id="mixed-whitespace"),
+        pytest.param("\x00\x1b", id="control-only"),
+    ],
+)
+def test_clean_message_rejects_blank_input(blank: str) -> None:
+    with pytest.raises(EmptyMessage):
+        clean_message(blank)
+
+
+def test_clean_message_strips_control_characters_and_keeps_text() -> None:
+    assert clean_message("hei\x00 på\x1b[31m deg\u202e") == "hei på[31m deg"
+
+
+def test_clean_message_names_the_limit() -> None:
+    with pytest.raises(MessageTooLong) as caught:
+        clean_message("a" * 2001)
+    assert "2000" in caught.value.message
+    assert caught.value.details["limit"] == 2000
+
+
+def test_emoji_only_message_is_valid_and_has_tokens() -> None:
+    text = clean_message("👍👍")
+    assert tokenize(normalize(text)) == ["👍", "👍"]
+
+
+def test_stem_joins_inflections() -> None:
+    assert stem("forbundet") == stem("forbund")
+    assert stem("feriepengene") == stem("feriepenger")
+
+
+def test_spelling_corrector_fixes_one_and_two_letter_typos() -> None:
+    corrector = SpellingCorrector(["kontingenten", "medlemskap", "faktura"])
+    assert corrector.correct("kontingnten") == "kontingenten"  # one letter, long word
+    assert corrector.correct("kontigentne") == "kontingenten"  # two edits, long word
+    assert corrector.correct("fakutra") == "faktura"  # swapped letters count once
+    assert corrector.correct("medlemsskap") == "medlemskap"
+    assert corrector.correct("fktra") == "fktra"  # two edits is too many for short
+
+
+def test_spelling_corrector_leaves_short_and_unknown_words() -> None:
+    corrector = SpellingCorrector(["kontingenten"])
+    assert corrector.correct("pizza") == "pizza"
+    assert corrector.correct("abc") == "abc"
+    assert corrector.correct("2026") == "2026"
+
+
+def test_spelling_corrector_matches_ascii_spelling_without_cost() -> None:
+    corrector = SpellingCorrector(["lønnsforhandling"])
+    assert corrector.correct("loennsforhandling") == fold("lønnsforhandling")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Korleis melder eg meg ut?", "nn"),
+        ("Hvordan melder jeg meg ut?", "nb"),
+        ("How do I cancel my membership?", "en"),
+        ("🍕🍕", "und"),
+    ],
+)
+def test_language_guess(text: str, language: str) -> None:
+    assert guess_language(text) == language
