@@ -43,8 +43,13 @@ def test_two_questions_are_split(text: str, parts: list[str]) -> None:
         pytest.param("sykdom og sykepenger", id="topic-pair-2"),
         pytest.param("Mobbing og trakassering på jobben", id="noun-pair"),
         pytest.param("Jeg er syk. Hva gjør jeg?", id="context-then-question"),
-        pytest.param("Jeg har begynt i ny jobb og lurer på medlemskapet", id="statement-og"),
-        pytest.param("Kan jeg ta ut ferie og få feriepenger samtidig?", id="og-inside-verb-phrase"),
+        pytest.param(
+            "Jeg har begynt i ny jobb og lurer på medlemskapet", id="statement-og"
+        ),
+        pytest.param(
+            "Kan jeg ta ut ferie og få feriepenger samtidig?",
+            id="og-inside-verb-phrase",
+        ),
         pytest.param("hei?", id="one-word"),
     ],
 )

@@ -17,7 +17,9 @@ from veiviser.text.spelling import SpellingCorrector
         pytest.param("A\u030apen", "åpen", id="combining-ring"),
         pytest.param("ÅPEN", "åpen", id="upper-case"),
         pytest.param("åpen", "åpen", id="composed"),
-        pytest.param("Hva koster det???", "hva koster det?", id="repeated-question-marks"),
+        pytest.param(
+            "Hva koster det???", "hva koster det?", id="repeated-question-marks"
+        ),
         pytest.param("hei!!!  du", "hei! du", id="repeated-bang-and-spaces"),
         pytest.param("ﬁnne", "finne", id="ligature"),
     ],
@@ -37,7 +39,9 @@ def test_normalize_gives_one_form(variant: str, expected: str) -> None:
         ("særavtale", "saravtale"),
     ],
 )
-def test_ascii_spellings_fold_to_the_same_token(letters: str, ascii_spelling: str) -> None:
+def test_ascii_spellings_fold_to_the_same_token(
+    letters: str, ascii_spelling: str
+) -> None:
     assert fold(letters) == fold(ascii_spelling)
 
 

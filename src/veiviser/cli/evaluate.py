@@ -121,16 +121,17 @@ def format_report(report: dict) -> str:
     if report["by_tag"]:
         lines += ["", f"{'tag':<14} {'n':>4} {'in-scope':>9} {'oos':>6} {'wrong':>6}"]
         for tag, sub in report["by_tag"].items():
+            accuracy = _percent(sub["in_scope_accuracy"])
+            recall = _percent(sub["oos_recall"])
+            wrong = _percent(sub["wrong_answer_rate"])
             lines.append(
-                f"{tag:<14} {sub['n']:>4} {_percent(sub['in_scope_accuracy']):>9} "
-                f"{_percent(sub['oos_recall']):>6} {_percent(sub['wrong_answer_rate']):>6}"
+                f"{tag:<14} {sub['n']:>4} {accuracy:>9} {recall:>6} {wrong:>6}"
             )
     if report["weakest_intents"]:
         lines += ["", "weakest intents (f1 / recall / n):"]
         for item in report["weakest_intents"]:
-            lines.append(
-                f"  {item['intent']:<24} {_percent(item['f1'])} {_percent(item['recall'])} {item['n']:>4}"
-            )
+            f1, recall = _percent(item["f1"]), _percent(item["recall"])
+            lines.append(f"  {item['intent']:<24} {f1} {recall} {item['n']:>4}")
     if report["confused_pairs"]:
         lines += ["", "most confused (labelled -> answered as):"]
         for pair in report["confused_pairs"]:

@@ -7,9 +7,16 @@ pages, so validation lives here once.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 INTENT_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_PHRASE_CHARS = 500
@@ -19,8 +26,20 @@ MAX_ANSWER_CHARS = 20_000
 OUT_OF_SCOPE = "oos"
 
 
-def _clean(value: str) -> str:
-    return value.strip()
+def _phrase(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("the text is empty")
+    if len(value) > MAX_PHRASE_CHARS:
+        raise ValueError(
+            f"the text has {len(value)} characters; the limit is {MAX_PHRASE_CHARS}"
+        )
+    return value
+
+
+# A training phrase or decline example: one non-empty line of text. Checked
+# per item so that a problem is reported at the item's own line.
+Phrase = Annotated[str, AfterValidator(_phrase)]
 
 
 class _Strict(BaseModel):
@@ -69,7 +88,7 @@ class Intent(_Strict):
     group: str | None = None
     status: Literal["active", "draft"] = "active"
     handover: bool = False
-    phrases: list[str] = Field(default_factory=list)
+    phrases: list[Phrase] = Field(default_factory=list)
     answer: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS)
     buttons: list[Button] = Field(default_factory=list)
     personal_answer: str | None = Field(default=None, max_length=MAX_ANSWER_CHARS)
@@ -86,20 +105,6 @@ class Intent(_Strict):
             )
         return value
 
-    @field_validator("phrases")
-    @classmethod
-    def _phrases_are_text(cls, phrases: list[str]) -> list[str]:
-        cleaned = [_clean(p) for p in phrases]
-        for index, phrase in enumerate(cleaned):
-            if not phrase:
-                raise ValueError(f"phrase {index + 1} is empty")
-            if len(phrase) > MAX_PHRASE_CHARS:
-                raise ValueError(
-                    f"phrase {index + 1} has {len(phrase)} characters; "
-                    f"the limit is {MAX_PHRASE_CHARS}"
-                )
-        return cleaned
-
 
 class KnowledgeBase(_Strict):
     """Everything the assistant knows: organisation, texts, intents, declines."""
@@ -110,16 +115,7 @@ class KnowledgeBase(_Strict):
     texts: dict[str, str] = Field(default_factory=dict)
     groups: list[Group] = Field(default_factory=list)
     intents: list[Intent] = Field(default_factory=list)
-    decline_examples: list[str] = Field(default_factory=list)
-
-    @field_validator("decline_examples")
-    @classmethod
-    def _declines_are_text(cls, examples: list[str]) -> list[str]:
-        cleaned = [_clean(e) for e in examples]
-        for index, example in enumerate(cleaned):
-            if not example:
-                raise ValueError(f"decline example {index + 1} is empty")
-        return cleaned
+    decline_examples: list[Phrase] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> KnowledgeBase:

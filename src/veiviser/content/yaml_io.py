@@ -174,6 +174,8 @@ def _construct(
                 problem = f"the key {key!r} appears twice in the same mapping"
                 raise KnowledgeBaseError([KnowledgeBaseProblem(name, line, problem)])
             result[key] = _construct(loader, value_node, (*path, key), lines, name)
+            # Point at the key, not at where its value happens to start.
+            lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
