@@ -78,6 +78,18 @@ class Settings:
         1.0, "How often a process checks the database for a newer model.", float
     )
     log_json: bool = _setting(False, "Write logs as JSON lines.", _bool)
+    host: str = _setting(
+        "127.0.0.1",
+        "Address `veiviser serve` listens on; 0.0.0.0 exposes it to the network.",
+    )
+    port: int = _setting(8000, "Port `veiviser serve` listens on.", int)
+    handover_intent: str = _setting(
+        "snakke_med_menneske",
+        "Id of the intent that means 'I want a person'; answering it is a handover.",
+    )
+    max_body_bytes: int = _setting(
+        65536, "Largest request body accepted, in bytes; larger ones get 413.", int
+    )
     retention_days: int = _setting(
         90, "Conversations older than this many days are deleted.", int
     )

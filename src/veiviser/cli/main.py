@@ -42,9 +42,21 @@ def settings_command(settings: Settings, markdown: bool) -> None:
 
 
 def _register() -> None:
+    from veiviser.cli.chat import chat_command
     from veiviser.cli.evaluate import eval_command
+    from veiviser.cli.kb_io import export_command, import_command
+    from veiviser.cli.serve import serve_command
+    from veiviser.cli.train import train_command
 
     cli.add_command(eval_command)
+    for command in (
+        serve_command,
+        chat_command,
+        train_command,
+        import_command,
+        export_command,
+    ):
+        cli.add_command(command)
 
 
 _register()

@@ -1,0 +1,350 @@
+"""The chat service: conversations, turns, history and feedback.
+
+This is where a member's words are cleaned and masked; everything after
+this point (the model, the database, the logs) sees only the masked text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from veiviser.dialogue import ConversationState, Reply, greeting, take_turn
+from veiviser.dialogue.turn import Button, remember_buttons
+from veiviser.errors import EmptyMessage, StorageUnavailable
+from veiviser.service.errors import (
+    ConversationNotFound,
+    MessageNotFound,
+    NotAReply,
+    TokenMissing,
+    WrongToken,
+)
+from veiviser.service.runtime import ModelHolder, Runtime
+from veiviser.store import conversations as repo
+from veiviser.store.models import Conversation, Message
+from veiviser.text import clean_message
+from veiviser.text.language import guess_language
+from veiviser.text.masking import mask_personal_data
+
+log = logging.getLogger(__name__)
+
+MAX_COMMENT_CHARS = 1000
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Two turns of one conversation racing for the same sequence number: the
+# loser recomputes its number and tries again.
+SEQ_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class ShownButton:
+    """A button as the member sees it."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One stored message, as shown in the history and in replies."""
+
+    seq: int
+    role: str
+    text: str | None
+    html: str | None
+    outcome: str | None
+    intent: str | None
+    intents: tuple[str, ...]
+    confidence: float | None
+    buttons: tuple[ShownButton, ...]
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Message) -> MessageView:
+        return cls(
+            seq=row.seq,
+            role=row.role,
+            text=row.text,
+            html=row.html,
+            outcome=row.outcome,
+            intent=row.intent,
+            intents=tuple(row.intents or ()),
+            confidence=row.confidence,
+            buttons=tuple(
+                ShownButton(b["label"], b["payload"]) for b in row.buttons or ()
+            ),
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class NewConversation:
+    """A conversation just opened: the token is shown once, never again."""
+
+    id: str
+    token: str
+    greeting: MessageView
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A member's message (as stored, masked) and the assistant's reply."""
+
+    member: MessageView
+    reply: MessageView
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with unpaired UTF-16 surrogates replaced by U+FFFD.
+
+    JSON may carry "\\ud83d" alone; Python accepts it, but no database can
+    store it as UTF-8.
+    """
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a conversation token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ChatService:
+    """Opens conversations and answers members; the web and CLI call this.
+
+    Args:
+        sessions: database sessions.
+        models: the model in use.
+        max_message_chars: longest message accepted.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        models: ModelHolder,
+        max_message_chars: int = 2000,
+    ) -> None:
+        self.sessions = sessions
+        self.models = models
+        self.max_message_chars = max_message_chars
+
+    def start(self) -> NewConversation:
+        """Open a conversation with a greeting."""
+        runtime = self.models.require()
+        conversation_id = secrets.token_hex(16)
+        token = secrets.token_urlsafe(32)
+        reply = greeting(runtime.view)
+        state = remember_buttons(ConversationState(), reply)
+        with self._writing() as session:
+            repo.create_conversation(
+                session, conversation_id, token_hash(token), state.to_json()
+            )
+            row = repo.add_message(
+                session, _assistant_row(conversation_id, 1, reply, runtime)
+            )
+            shown = MessageView.from_row(row)
+        log.info("conversation %s opened", conversation_id[:8])
+        return NewConversation(conversation_id, token, shown)
+
+    def send(self, conversation_id: str, token: str | None, text: str) -> Exchange:
+        """Answer one member message.
+
+        Raises:
+            EmptyMessage: nothing but whitespace.
+            MessageTooLong: over the character limit.
+            ConversationNotFound, TokenMissing, WrongToken: see the names.
+            NotTrained: no model is loaded yet.
+        """
+        cleaned = clean_message(without_lone_surrogates(text), self.max_message_chars)
+        masked = mask_personal_data(cleaned)
+        runtime = self.models.require()
+        state = self._authorised_state(conversation_id, token)
+
+        reply, new_state = take_turn(
+            state, masked.text, runtime.model.classify, runtime.view
+        )
+        member = Message(
+            conversation_id=conversation_id,
+            role=repo.MEMBER,
+            text=masked.text,
+            language=guess_language(masked.text),
+            masked=sorted({kind.value for kind in masked.found}),
+        )
+        exchange = self._store_turn(conversation_id, member, reply, new_state, runtime)
+        log.info(
+            "conversation %s: %s %s (%.2f)%s",
+            conversation_id[:8],
+            reply.outcome,
+            reply.intent or "-",
+            reply.confidence or 0.0,
+            f", masked {member.masked}" if member.masked else "",
+        )
+        log.debug("masked message: %s", masked.text)
+        return exchange
+
+    def history(
+        self, conversation_id: str, token: str | None, after: int = 0
+    ) -> list[MessageView]:
+        """The conversation's messages after sequence number ``after``."""
+        self._authorised_state(conversation_id, token)
+        with self._reading() as session:
+            rows = repo.list_messages(session, conversation_id, after=after)
+        return [MessageView.from_row(row) for row in rows]
+
+    def feedback(
+        self,
+        conversation_id: str,
+        token: str | None,
+        seq: int,
+        rating: str,
+        comment: str | None,
+    ) -> None:
+        """Record the member's rating of one reply, with an optional comment.
+
+        Raises:
+            MessageNotFound: no message has this number.
+            NotAReply: the message is the member's own.
+            MessageTooLong: the comment is over the limit.
+        """
+        self._authorised_state(conversation_id, token)
+        masked_comment = _masked_comment(comment)
+        with self._writing() as session:
+            message = repo.get_message(session, conversation_id, seq)
+            if message is None:
+                raise MessageNotFound(
+                    f"Conversation has no message {seq}.", details={"seq": seq}
+                )
+            if message.role != repo.ASSISTANT:
+                raise NotAReply(
+                    f"Message {seq} is the member's own; rate a reply.",
+                    details={"seq": seq},
+                )
+            repo.save_feedback(session, message.id, rating, masked_comment)
+        log.info("conversation %s: feedback %s on %d", conversation_id[:8], rating, seq)
+
+    def _authorised_state(
+        self, conversation_id: str, token: str | None
+    ) -> ConversationState:
+        with self._reading() as session:
+            conversation = repo.get_conversation(session, conversation_id)
+        authorised = _check_token(conversation, conversation_id, token)
+        return ConversationState.from_json(authorised.state)
+
+    def _store_turn(
+        self,
+        conversation_id: str,
+        member: Message,
+        reply: Reply,
+        state: ConversationState,
+        runtime: Runtime,
+    ) -> Exchange:
+        for attempt in range(SEQ_RETRIES):
+            try:
+                with self._writing() as session:
+                    seq = repo.next_seq(session, conversation_id)
+                    member_row = _copy(member, seq)
+                    repo.add_message(session, member_row)
+                    assistant = _assistant_row(conversation_id, seq + 1, reply, runtime)
+                    repo.add_message(session, assistant)
+                    conversation = repo.get_conversation(session, conversation_id)
+                    if conversation is None:
+                        raise ConversationNotFound("The conversation was deleted.")
+                    conversation.state = state.to_json()
+                    return Exchange(
+                        MessageView.from_row(member_row),
+                        MessageView.from_row(assistant),
+                    )
+            except IntegrityError:
+                if attempt == SEQ_RETRIES - 1:
+                    raise StorageUnavailable(
+                        "Could not store the turn; too many messages at once."
+                    ) from None
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        with _storage_errors(), self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        with _storage_errors(), self.sessions() as session:
+            yield session
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn a database that cannot be reached or written into a named error."""
+    try:
+        yield
+    except OperationalError as error:
+        log.error("database unavailable: %s", type(error.orig).__name__)
+        raise StorageUnavailable("The database cannot be used right now.") from error
+
+
+def _check_token(
+    conversation: Conversation | None, conversation_id: str, token: str | None
+) -> Conversation:
+    if conversation is None:
+        raise ConversationNotFound(
+            "No conversation has this id.", details={"conversation": conversation_id}
+        )
+    if not token:
+        raise TokenMissing("The conversation token is missing.")
+    if not hmac.compare_digest(token_hash(token), conversation.token_hash):
+        raise WrongToken("The conversation token does not match.")
+    return conversation
+
+
+def _masked_comment(comment: str | None) -> str | None:
+    if comment is None:
+        return None
+    try:
+        cleaned = clean_message(without_lone_surrogates(comment), MAX_COMMENT_CHARS)
+    except EmptyMessage:
+        return None
+    return mask_personal_data(cleaned).text
+
+
+def _copy(member: Message, seq: int) -> Message:
+    return Message(
+        conversation_id=member.conversation_id,
+        seq=seq,
+        role=member.role,
+        text=member.text,
+        language=member.language,
+        masked=member.masked,
+    )
+
+
+def _assistant_row(
+    conversation_id: str, seq: int, reply: Reply, runtime: Runtime
+) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        role=repo.ASSISTANT,
+        html=reply.html,
+        buttons=[_button_json(b) for b in reply.buttons],
+        outcome=reply.outcome,
+        intent=reply.intent,
+        intents=list(reply.intents),
+        confidence=reply.confidence,
+        alternatives=[
+            {"intent": c.intent, "confidence": round(c.confidence, 4)}
+            for c in reply.alternatives
+        ],
+        model_version_id=runtime.model_version_id,
+    )
+
+
+def _button_json(button: Button) -> dict[str, str]:
+    return {"label": button.label, "payload": button.payload}

@@ -1,0 +1,116 @@
+"""Importing and exporting the knowledge base held in the database."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from veiviser.content import KnowledgeBase, load_knowledge_base
+from veiviser.demo import KB_PATH
+from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem, NotFound
+from veiviser.store.knowledge import (
+    has_knowledge_base,
+    read_knowledge_base,
+    replace_knowledge_base,
+)
+
+log = logging.getLogger(__name__)
+
+
+def kb_source(kb: str | Path) -> Path:
+    """The path of a knowledge-base argument; ``demo`` is the built-in one."""
+    return KB_PATH if str(kb) == "demo" else Path(kb)
+
+
+def merge_knowledge_bases(base: KnowledgeBase, extra: KnowledgeBase) -> KnowledgeBase:
+    """``base`` with everything in ``extra`` added or replaced.
+
+    Intents and groups in ``extra`` replace those with the same id and are
+    appended otherwise; decline examples are added unless already there;
+    texts are updated key by key; the organisation is replaced only when
+    ``extra`` gives one.
+
+    Raises:
+        pydantic.ValidationError: the merged knowledge base is inconsistent.
+    """
+    groups = {group.id: group for group in base.groups}
+    groups.update({group.id: group for group in extra.groups})
+    intents = {intent.id: intent for intent in base.intents}
+    intents.update({intent.id: intent for intent in extra.intents})
+    declines = list(base.decline_examples)
+    declines += [d for d in extra.decline_examples if d not in set(declines)]
+    given = extra.model_fields_set
+    organisation = extra.organisation if "organisation" in given else base.organisation
+    return KnowledgeBase(
+        organisation=organisation,
+        texts={**base.texts, **extra.texts},
+        groups=list(groups.values()),
+        intents=list(intents.values()),
+        decline_examples=declines,
+    )
+
+
+def import_knowledge_base(
+    sessions: sessionmaker[Session], kb: KnowledgeBase, *, merge: bool = False
+) -> int:
+    """Store ``kb`` in place of the stored one, or merged into it.
+
+    Returns:
+        The new knowledge-base revision.
+
+    Raises:
+        KnowledgeBaseError: the merged result is inconsistent.
+    """
+    with sessions.begin() as session:
+        if merge:
+            current = read_knowledge_base(session)
+            if current is not None:
+                kb = _validated_merge(current, kb)
+        revision = replace_knowledge_base(session, kb)
+    log.info(
+        "knowledge base stored: revision %d, %d intents, %d decline examples",
+        revision,
+        len(kb.intents),
+        len(kb.decline_examples),
+    )
+    return revision
+
+
+def _validated_merge(current: KnowledgeBase, extra: KnowledgeBase) -> KnowledgeBase:
+    try:
+        return merge_knowledge_bases(current, extra)
+    except ValidationError as error:
+        problems = [
+            KnowledgeBaseProblem("<merge>", None, item["msg"])
+            for item in error.errors()
+        ]
+        raise KnowledgeBaseError(problems) from None
+
+
+def import_if_empty(sessions: sessionmaker[Session], source: str | Path) -> bool:
+    """Import the knowledge base at ``source`` when the database has none.
+
+    Returns:
+        Whether it was imported.
+    """
+    with sessions() as session:
+        if has_knowledge_base(session):
+            return False
+    import_knowledge_base(sessions, load_knowledge_base(kb_source(source)))
+    return True
+
+
+def export_knowledge_base(sessions: sessionmaker[Session]) -> KnowledgeBase:
+    """The stored knowledge base.
+
+    Raises:
+        NotFound: nothing has been imported yet.
+    """
+    with sessions() as session:
+        kb = read_knowledge_base(session)
+    if kb is None:
+        raise NotFound("The database holds no knowledge base yet; import one.")
+    return kb

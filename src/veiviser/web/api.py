@@ -1,0 +1,130 @@
+"""The public API under /api/v1: conversations, messages, feedback."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+
+from veiviser.service import Assistant, ChatService
+from veiviser.service.errors import ConversationNotFound
+from veiviser.web.schemas import (
+    ConversationOut,
+    ErrorOut,
+    FeedbackIn,
+    FeedbackOut,
+    HistoryOut,
+    MessageIn,
+    MessageOut,
+    ReplyOut,
+)
+
+_CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
+_ERRORS = {
+    status: {"model": ErrorOut} for status in (400, 401, 403, 404, 413, 422, 503)
+}
+
+router = APIRouter(prefix="/api/v1", responses=_ERRORS)  # type: ignore[arg-type]
+
+ConversationId = Annotated[
+    str, Path(description="The id returned when the conversation was opened.")
+]
+Authorization = Annotated[
+    str | None,
+    Header(description="`Bearer <token>` with the conversation's token."),
+]
+Seq = Annotated[int, Path(ge=1, le=2_000_000_000)]
+
+
+def _chat(request: Request) -> ChatService:
+    assistant: Assistant = request.app.state.assistant
+    return assistant.chat
+
+
+def _token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _known_shape(conversation_id: str) -> str:
+    # Ids are random hex; anything else cannot exist, so no query is needed.
+    if not _CONVERSATION_ID.match(conversation_id):
+        raise ConversationNotFound("No conversation has this id.")
+    return conversation_id
+
+
+@router.post("/conversations", status_code=201, response_model=ConversationOut)
+def open_conversation(request: Request, response: Response) -> ConversationOut:
+    """Open a conversation; the reply holds its id, token and greeting."""
+    new = _chat(request).start()
+    response.headers["Location"] = f"/api/v1/conversations/{new.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return ConversationOut(
+        id=new.id, token=new.token, messages=[MessageOut.of(new.greeting)]
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=ReplyOut)
+def send_message(
+    request: Request,
+    conversation_id: ConversationId,
+    body: MessageIn,
+    authorization: Authorization = None,
+) -> ReplyOut:
+    """Send the member's message (or a button's payload); get the reply."""
+    exchange = _chat(request).send(
+        _known_shape(conversation_id), _token(authorization), body.text
+    )
+    reply = exchange.reply
+    return ReplyOut(
+        seq=reply.seq,
+        outcome=reply.outcome,  # type: ignore[arg-type]
+        intent=reply.intent,
+        intents=list(reply.intents),
+        confidence=None if reply.confidence is None else round(reply.confidence, 4),
+        html=reply.html or "",
+        buttons=MessageOut.of(reply).buttons,
+        member=MessageOut.of(exchange.member),
+    )
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=HistoryOut)
+def read_history(
+    request: Request,
+    conversation_id: ConversationId,
+    authorization: Authorization = None,
+    after: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
+) -> HistoryOut:
+    """The conversation's messages in order (those after ``after`` only)."""
+    messages = _chat(request).history(
+        _known_shape(conversation_id), _token(authorization), after
+    )
+    return HistoryOut(id=conversation_id, messages=[MessageOut.of(m) for m in messages])
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages/{seq}/feedback",
+    status_code=201,
+    response_model=FeedbackOut,
+)
+def give_feedback(
+    request: Request,
+    conversation_id: ConversationId,
+    seq: Seq,
+    body: FeedbackIn,
+    authorization: Authorization = None,
+) -> FeedbackOut:
+    """Rate one reply up or down, with an optional comment."""
+    _chat(request).feedback(
+        _known_shape(conversation_id),
+        _token(authorization),
+        seq,
+        body.rating,
+        body.comment,
+    )
+    return FeedbackOut(seq=seq, rating=body.rating)

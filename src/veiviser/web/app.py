@@ -1,0 +1,145 @@
+"""The FastAPI application: public API, chat page, API docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from veiviser import __version__
+from veiviser.dialogue import Texts
+from veiviser.service import Assistant
+from veiviser.settings import Settings
+from veiviser.web.api import router
+from veiviser.web.errors import install_error_handlers
+from veiviser.web.middleware import BodyLimit, SecurityHeaders
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+STATIC_URL = "/static"
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+
+
+def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: the process's settings.
+        assistant: an assistant that is already prepared (tests, ``serve``);
+            without one, the app opens and prepares its own on start-up and
+            closes it on shutdown.
+    """
+    app = FastAPI(
+        title="Veiviser API",
+        version=__version__,
+        description="Member-service chat assistant. Errors share one JSON shape.",
+        lifespan=_lifespan(settings, assistant),
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.assistant = assistant
+    install_error_handlers(app)
+    app.include_router(router)
+    _add_pages(app, settings)
+    app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="static")
+    _mount_docs_assets(app)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _lifespan(
+    settings: Settings, given: Assistant | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assistant = given
+        if assistant is None:
+            assistant = await run_in_threadpool(_open_assistant, settings)
+            app.state.assistant = assistant
+        assistant.watcher.start()
+        try:
+            yield
+        finally:
+            assistant.watcher.stop()
+            if given is None:
+                assistant.close()
+
+    return lifespan
+
+
+def _open_assistant(settings: Settings) -> Assistant:
+    assistant = Assistant.open(settings)
+    assistant.prepare()
+    return assistant
+
+
+def _page_texts(request: Request) -> Texts:
+    assistant: Assistant | None = request.app.state.assistant
+    runtime = assistant.models.current if assistant is not None else None
+    return runtime.view.texts if runtime is not None else Texts()
+
+
+def _add_pages(app: FastAPI, settings: Settings) -> None:
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def chat_page(request: Request) -> HTMLResponse:
+        texts = _page_texts(request)
+        html = _templates.get_template("index.html").render(
+            title=texts.get("page_title"),
+            organisation=texts.organisation.name,
+            static_url=STATIC_URL,
+            max_chars=settings.max_message_chars,
+            texts={
+                "input_label": texts.get("page_input_label"),
+                "send": texts.get("page_send"),
+                "helpful": texts.get("page_helpful"),
+                "yes": texts.get("page_yes"),
+                "no": texts.get("page_no"),
+                "thanks": texts.get("page_thanks_feedback"),
+                "connection_error": texts.get("page_connection_error"),
+            },
+        )
+        return HTMLResponse(html)
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        html = _templates.get_template("docs.html").render(
+            title="Veiviser API", static_url=STATIC_URL
+        )
+        return HTMLResponse(html)
+
+
+def _mount_docs_assets(app: FastAPI) -> None:
+    # Swagger UI ships inside a PyPI package, so the docs work offline.
+    try:
+        import swagger_ui_bundle
+    except ImportError:  # pragma: no cover - a declared dependency
+        log.warning("swagger-ui-bundle is missing; /docs will have no UI")
+        return
+    app.mount(
+        "/docs/assets",
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="docs-assets",
+    )

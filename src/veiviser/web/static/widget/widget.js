@@ -1,0 +1,673 @@
+// The embeddable chat widget: one <script> tag on any page gives members a
+// floating chat button. No libraries, no build step, no CDN.
+//
+//   <script src="https://assistent.example.no/widget.js" defer
+//           data-name="Veiviser" data-color="#1d4f91"></script>
+//
+// The widget lives in a shadow root so the host page's styles cannot reach
+// it and its styles cannot leak out. The member's own text is always shown
+// as text; the assistant's HTML comes sanitised from the server and is
+// filtered once more here against a short allow-list.
+"use strict";
+
+(function () {
+  if (window.customElements && window.customElements.get("veiviser-chat")) return;
+
+  var script = document.currentScript;
+  var scriptUrl = script ? script.src : location.href;
+  var config = {
+    api: (script && script.dataset.api) || new URL("api/v1/", scriptUrl).href,
+    texts: (script && script.dataset.texts) || new URL("widget/texts.nb.json", scriptUrl).href,
+    name: (script && script.dataset.name) || "Veiviser",
+    color: (script && script.dataset.color) || "#1d4f91",
+    position: (script && script.dataset.position) === "left" ? "left" : "right",
+    retentionDays: (script && script.dataset.retentionDays) || "90",
+    maxChars: parseInt((script && script.dataset.maxChars) || "2000", 10),
+    open: script && script.dataset.open === "true",
+  };
+  var storageKey = "veiviser:" + config.api;
+  var HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
+
+  var STYLE = [
+    ":host { all: initial; font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;",
+    "  --vv-accent: #1d4f91; --vv-text: #1a1a1a; --vv-muted: #4a4a4a; --vv-bg: #ffffff;",
+    "  --vv-member: #e8eef7; --vv-border: #6b6b6b; font-size: 16px; line-height: 1.45; }",
+    "*, *::before, *::after { box-sizing: border-box; }",
+    ".launcher { position: fixed; bottom: 1rem; z-index: 2147483000; min-width: 3.5rem; min-height: 3.5rem;",
+    "  border-radius: 1.75rem; border: 2px solid #ffffff; background: var(--vv-accent); color: #ffffff;",
+    "  font: inherit; font-weight: 600; padding: 0.5rem 1.1rem; cursor: pointer;",
+    "  box-shadow: 0 2px 8px rgba(0,0,0,0.35); }",
+    ".launcher.right { right: 1rem; } .launcher.left { left: 1rem; }",
+    ".panel { position: fixed; bottom: 5rem; z-index: 2147483001; width: 24rem; max-width: calc(100vw - 2rem);",
+    "  height: 36rem; max-height: calc(100vh - 6rem); display: flex; flex-direction: column;",
+    "  background: var(--vv-bg); color: var(--vv-text); border: 1px solid var(--vv-border);",
+    "  border-radius: 0.75rem; box-shadow: 0 4px 24px rgba(0,0,0,0.3); overflow: hidden; }",
+    ".panel.right { right: 1rem; } .panel.left { left: 1rem; }",
+    ".panel[hidden] { display: none; }",
+    "header { background: var(--vv-accent); color: #ffffff; padding: 0.6rem 0.75rem;",
+    "  display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem; }",
+    "header h2 { font-size: 1.05rem; margin: 0; flex: 1 1 8rem; }",
+    "header button { font: inherit; font-size: 0.9rem; color: #ffffff; background: transparent;",
+    "  border: 1px solid #ffffff; border-radius: 0.4rem; padding: 0.3rem 0.55rem; cursor: pointer; }",
+    ".notice { background: #fff4cc; color: #3d3000; padding: 0.5rem 0.75rem; border-bottom: 1px solid #c9a400; }",
+    ".notice[hidden] { display: none; }",
+    ".log { list-style: none; margin: 0; padding: 0.75rem; overflow-y: auto; flex: 1 1 auto; }",
+    ".message { margin: 0 0 0.75rem; max-width: 92%; overflow-wrap: anywhere; }",
+    ".message.member { margin-left: auto; background: var(--vv-member); border-radius: 0.75rem 0.75rem 0.2rem 0.75rem;",
+    "  padding: 0.5rem 0.75rem; white-space: pre-wrap; }",
+    ".message.assistant .body { background: #f3f3f3; border-radius: 0.75rem 0.75rem 0.75rem 0.2rem;",
+    "  padding: 0.5rem 0.75rem; }",
+    ".message .body p { margin: 0 0 0.5rem; } .message .body p:last-child { margin-bottom: 0; }",
+    ".message .body ul, .message .body ol { margin: 0.25rem 0 0.5rem; padding-left: 1.25rem; }",
+    ".message a { color: #0b3d91; text-decoration: underline; }",
+    ".who { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
+    ".status { font-size: 0.85rem; color: var(--vv-muted); margin-top: 0.25rem; }",
+    ".status button, .actions button, .feedback button, .privacy button {",
+    "  font: inherit; font-size: 0.9rem; border: 1px solid var(--vv-accent); color: var(--vv-accent);",
+    "  background: #ffffff; border-radius: 1rem; padding: 0.3rem 0.75rem; margin: 0.3rem 0.3rem 0 0; cursor: pointer; }",
+    ".feedback { font-size: 0.85rem; color: var(--vv-muted); margin-top: 0.3rem; }",
+    ".feedback button { padding: 0.15rem 0.6rem; }",
+    ".feedback textarea { display: block; width: 100%; margin-top: 0.3rem; font: inherit; }",
+    ".typing { color: var(--vv-muted); font-style: italic; }",
+    ".typing span { display: inline-block; animation: vv-blink 1.2s infinite; }",
+    "@keyframes vv-blink { 0%, 100% { opacity: 0.35; } 50% { opacity: 1; } }",
+    "form { display: flex; gap: 0.5rem; padding: 0.6rem; border-top: 1px solid var(--vv-border); }",
+    "textarea.input { flex: 1 1 auto; resize: none; font: inherit; padding: 0.45rem; min-height: 2.6rem;",
+    "  border: 1px solid var(--vv-border); border-radius: 0.4rem; color: var(--vv-text); }",
+    "form button { font: inherit; font-weight: 600; background: var(--vv-accent); color: #ffffff;",
+    "  border: 0; border-radius: 0.4rem; padding: 0 1rem; cursor: pointer; }",
+    ".privacy { padding: 0.75rem; overflow-y: auto; flex: 1 1 auto; }",
+    ".privacy[hidden] { display: none; }",
+    ".privacy h3 { margin-top: 0; font-size: 1rem; }",
+    ".error { color: #8a1010; }",
+    ".sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
+    ":focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }",
+    "@media (max-width: 30rem) { .panel { inset: 0; width: auto; height: auto; max-width: none;",
+    "  max-height: none; border-radius: 0; bottom: 0; } .panel.left, .panel.right { left: 0; right: 0; } }",
+    "@media (prefers-reduced-motion: reduce) { * { animation: none !important; transition: none !important;",
+    "  scroll-behavior: auto !important; } }",
+  ].join("\n");
+
+  // Elements and attributes the assistant's answers may use; everything else
+  // is dropped even though the server already sanitised the HTML.
+  var ALLOWED_TAGS = {
+    A: 1, P: 1, BR: 1, STRONG: 1, EM: 1, B: 1, I: 1, UL: 1, OL: 1, LI: 1,
+    CODE: 1, H3: 1, H4: 1, BLOCKQUOTE: 1, SPAN: 1,
+  };
+  var SAFE_LINK = /^(https?:|mailto:|tel:)/i;
+
+  function sanitise(html) {
+    var documentCopy = new DOMParser().parseFromString("<body>" + html, "text/html");
+    var fragment = document.createDocumentFragment();
+    Array.prototype.forEach.call(documentCopy.body.childNodes, function (node) {
+      var clean = cleanNode(node);
+      if (clean) fragment.appendChild(clean);
+    });
+    return fragment;
+  }
+
+  function cleanNode(node) {
+    if (node.nodeType === 3) return document.createTextNode(node.nodeValue);
+    if (node.nodeType !== 1) return null;
+    if (!ALLOWED_TAGS[node.tagName]) {
+      // Keep the text of unknown harmless elements, drop dangerous ones whole.
+      if (/^(SCRIPT|STYLE|IFRAME|OBJECT|EMBED|TEMPLATE|SVG|MATH)$/.test(node.tagName)) return null;
+      return document.createTextNode(node.textContent || "");
+    }
+    var element = document.createElement(node.tagName.toLowerCase());
+    if (node.tagName === "A") {
+      var href = node.getAttribute("href") || "";
+      if (SAFE_LINK.test(href.trim())) {
+        element.setAttribute("href", href.trim());
+        if (/^https?:/i.test(href.trim())) {
+          element.setAttribute("target", "_blank");
+          element.setAttribute("rel", "noopener noreferrer");
+        }
+      }
+    }
+    Array.prototype.forEach.call(node.childNodes, function (child) {
+      var clean = cleanNode(child);
+      if (clean) element.appendChild(clean);
+    });
+    return element;
+  }
+
+  function format(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? values[key] : whole;
+    });
+  }
+
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function loadState() {
+    try {
+      var raw = window.localStorage.getItem(storageKey);
+      return raw ? JSON.parse(raw) : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function saveState(state) {
+    try {
+      if (state) window.localStorage.setItem(storageKey, JSON.stringify(state));
+      else window.localStorage.removeItem(storageKey);
+    } catch (error) {
+      // Private browsing may refuse storage; the chat still works without it.
+    }
+  }
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.code = body && body.error && body.error.code;
+    this.message = body && body.error && body.error.message;
+    this.details = (body && body.error && body.error.details) || {};
+  }
+
+  class VeiviserChat extends HTMLElement {
+    constructor() {
+      super();
+      this.texts = {};
+      this.state = loadState();
+      this.rendered = {};
+      this.busy = false;
+      this.root = this.attachShadow({ mode: "open" });
+    }
+
+    connectedCallback() {
+      if (this.built) return;
+      this.built = true;
+      var self = this;
+      fetch(config.texts, { credentials: "omit" })
+        .then(function (response) { return response.json(); })
+        .catch(function () { return {}; })
+        .then(function (texts) {
+          self.texts = texts || {};
+          self.build();
+          if (config.open) self.open();
+        });
+    }
+
+    t(key, values) {
+      var merged = { name: config.name, days: config.retentionDays, limit: config.maxChars };
+      Object.keys(values || {}).forEach(function (k) { merged[k] = values[k]; });
+      return format(this.texts[key] || key, merged);
+    }
+
+    build() {
+      var self = this;
+      var style = document.createElement("style");
+      style.textContent = STYLE;
+      this.root.appendChild(style);
+      if (HEX_COLOUR.test(config.color)) this.style.setProperty("--vv-accent", config.color);
+
+      this.launcher = this.make("button", "launcher " + config.position, this.t("open"));
+      this.launcher.type = "button";
+      this.launcher.setAttribute("aria-expanded", "false");
+      this.launcher.setAttribute("aria-controls", "vv-panel");
+      this.launcher.addEventListener("click", function () { self.toggle(); });
+
+      this.panel = this.make("section", "panel " + config.position);
+      this.panel.id = "vv-panel";
+      this.panel.hidden = true;
+      this.panel.setAttribute("role", "dialog");
+      this.panel.setAttribute("aria-modal", "false");
+      this.panel.setAttribute("aria-labelledby", "vv-title");
+      this.panel.addEventListener("keydown", function (event) { self.onKey(event); });
+
+      var header = this.make("header");
+      var title = this.make("h2", "", this.t("title"));
+      title.id = "vv-title";
+      var fresh = this.button(this.t("new_conversation"), function () { self.restart(); });
+      fresh.className = "new";
+      var privacy = this.button(this.t("privacy"), function () { self.showPrivacy(true); });
+      privacy.className = "privacy-open";
+      var close = this.button("✕", function () { self.close(); });
+      close.className = "close";
+      close.setAttribute("aria-label", this.t("close"));
+      header.append(title, fresh, privacy, close);
+
+      this.notice = this.make("p", "notice");
+      this.notice.hidden = true;
+
+      this.log = this.make("ol", "log");
+      this.log.setAttribute("aria-label", this.t("conversation_label"));
+      this.log.tabIndex = 0;
+
+      this.privacy = this.make("div", "privacy");
+      this.privacy.hidden = true;
+      var privacyTitle = this.make("h3", "", this.t("privacy_title"));
+      privacyTitle.tabIndex = -1;
+      var privacyText = this.make("p", "", this.t("privacy_text"));
+      var back = this.button(this.t("privacy_close"), function () { self.showPrivacy(false); });
+      var erase = this.button(this.t("delete_conversation"), function () { self.erase(); });
+      erase.className = "erase";
+      this.privacy.append(privacyTitle, privacyText, back, erase);
+
+      this.form = this.make("form");
+      this.form.setAttribute("novalidate", "");
+      var label = this.make("label", "sr-only", this.t("input_label"));
+      label.setAttribute("for", "vv-input");
+      this.input = this.make("textarea", "input");
+      this.input.id = "vv-input";
+      this.input.rows = 1;
+      this.input.setAttribute("maxlength", String(config.maxChars));
+      this.input.setAttribute("placeholder", this.t("input_label"));
+      this.input.setAttribute("autocomplete", "off");
+      this.input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          self.submit();
+        }
+      });
+      var send = this.make("button", "send", this.t("send"));
+      send.type = "submit";
+      this.form.append(label, this.input, send);
+      this.form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        self.submit();
+      });
+
+      // One polite live region: each new reply is announced once, and the
+      // member's own messages are not read back to them.
+      this.live = this.make("div", "sr-only");
+      this.live.setAttribute("aria-live", "polite");
+      this.live.setAttribute("aria-atomic", "true");
+
+      this.panel.append(header, this.notice, this.log, this.privacy, this.form, this.live);
+      this.root.append(this.launcher, this.panel);
+      window.addEventListener("online", function () { self.retryPending(); });
+    }
+
+    make(tag, className, text) {
+      var element = document.createElement(tag);
+      if (className) element.className = className;
+      if (text !== undefined) element.textContent = text;
+      return element;
+    }
+
+    button(text, onClick) {
+      var element = this.make("button", "", text);
+      element.type = "button";
+      element.addEventListener("click", onClick);
+      return element;
+    }
+
+    toggle() {
+      if (this.panel.hidden) this.open();
+      else this.close();
+    }
+
+    open() {
+      this.panel.hidden = false;
+      this.launcher.setAttribute("aria-expanded", "true");
+      this.input.focus();
+      if (!this.started) {
+        this.started = true;
+        this.resume();
+      }
+    }
+
+    close() {
+      this.panel.hidden = true;
+      this.launcher.setAttribute("aria-expanded", "false");
+      this.launcher.focus();
+    }
+
+    onKey(event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        this.close();
+        return;
+      }
+      if (event.key !== "Tab") return;
+      // Keep Tab inside the open panel; Escape leaves it.
+      var focusable = Array.prototype.filter.call(
+        this.panel.querySelectorAll("button, textarea, a[href], [tabindex='0']"),
+        function (element) { return !element.disabled && element.offsetParent !== null; }
+      );
+      if (!focusable.length) return;
+      var first = focusable[0];
+      var last = focusable[focusable.length - 1];
+      var active = this.root.activeElement;
+      if (event.shiftKey && active === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && active === last) {
+        event.preventDefault();
+        first.focus();
+      }
+    }
+
+    showPrivacy(show) {
+      this.privacy.hidden = !show;
+      this.log.hidden = show;
+      this.form.hidden = show;
+      if (show) this.privacy.querySelector("h3").focus();
+      else this.input.focus();
+    }
+
+    request(method, path, body) {
+      var headers = { Accept: "application/json" };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      if (this.state && this.state.token) headers.Authorization = "Bearer " + this.state.token;
+      return fetch(config.api + path, {
+        method: method,
+        headers: headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      }).then(function (response) {
+        if (response.status === 204) return {};
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) throw new ApiError(response.status, data);
+          return data;
+        });
+      });
+    }
+
+    resume() {
+      var self = this;
+      if (!this.state) return this.startConversation();
+      return this.request("GET", "conversations/" + this.state.id + "/messages")
+        .then(function (history) {
+          history.messages.forEach(function (message) { self.render(message); });
+          self.setNotice(history.notice);
+          self.retryPending();
+        })
+        .catch(function (error) {
+          if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
+            // The conversation was deleted or has expired: start afresh.
+            self.state = null;
+            saveState(null);
+            return self.startConversation();
+          }
+          self.showConnectionError(function () { self.resume(); });
+        });
+    }
+
+    startConversation() {
+      var self = this;
+      return this.request("POST", "conversations", undefined).then(function (created) {
+        self.state = { id: created.id, token: created.token, pending: null };
+        saveState(self.state);
+        created.messages.forEach(function (message) { self.render(message); });
+        self.setNotice(created.notice);
+      }).catch(function () {
+        self.showConnectionError(function () { self.startConversation(); });
+      });
+    }
+
+    setNotice(text) {
+      if (!this.notice) return;
+      this.notice.textContent = text || "";
+      this.notice.hidden = !text;
+    }
+
+    restart() {
+      this.log.textContent = "";
+      this.rendered = {};
+      this.state = null;
+      saveState(null);
+      this.startConversation();
+      this.input.focus();
+    }
+
+    erase() {
+      var self = this;
+      if (!this.state) return;
+      this.request("DELETE", "conversations/" + this.state.id).then(function () {
+        self.log.textContent = "";
+        self.rendered = {};
+        self.state = null;
+        saveState(null);
+        self.showPrivacy(false);
+        self.announce(self.t("deleted"));
+        self.startConversation();
+      }).catch(function () {
+        self.announce(self.t("offline"));
+      });
+    }
+
+    submit() {
+      var text = this.input.value;
+      if (!text.trim()) {
+        this.announce(this.t("empty"));
+        this.input.focus();
+        return;
+      }
+      if (text.length > config.maxChars) {
+        this.announce(this.t("too_long"));
+        return;
+      }
+      this.input.value = "";
+      this.send(text);
+      this.input.focus();
+    }
+
+    send(text) {
+      if (!this.state) return;
+      if (this.state.pending) return this.retryPending();
+      this.state.pending = { clientId: newClientId(), text: text };
+      saveState(this.state);
+      this.deliver();
+    }
+
+    retryPending() {
+      if (this.state && this.state.pending && !this.busy) this.deliver();
+    }
+
+    deliver() {
+      var self = this;
+      var pending = this.state.pending;
+      var bubble = this.pendingBubble(pending);
+      this.busy = true;
+      var typing = this.showTyping();
+      this.request("POST", "conversations/" + this.state.id + "/messages", {
+        text: pending.text,
+        client_id: pending.clientId,
+      }).then(function (reply) {
+        bubble.remove();
+        self.render(reply.member);
+        self.render(replyAsMessage(reply));
+        self.announce(self.t("announce_reply", { text: textOf(reply.html) }));
+        self.state.pending = null;
+        saveState(self.state);
+      }).catch(function (error) {
+        if (error instanceof ApiError && error.status === 422) {
+          // The server refused the text itself; retrying cannot help.
+          bubble.remove();
+          self.state.pending = null;
+          saveState(self.state);
+          self.announce(error.message || self.t("server_error"));
+          self.showStatus(error.message || self.t("server_error"));
+          return;
+        }
+        self.markNotSent(bubble, error);
+      }).then(function () {
+        typing.remove();
+        self.busy = false;
+      });
+    }
+
+    pendingBubble(pending) {
+      var existing = this.log.querySelector("[data-client-id='" + pending.clientId + "']");
+      if (existing) existing.remove();
+      var item = this.make("li", "message member pending");
+      item.dataset.clientId = pending.clientId;
+      item.append(this.make("span", "who", this.t("you") + ": "));
+      item.append(document.createTextNode(pending.text));
+      item.append(this.make("div", "status", this.t("sending")));
+      this.log.appendChild(item);
+      this.scrollDown();
+      return item;
+    }
+
+    markNotSent(bubble, error) {
+      var self = this;
+      var status = bubble.querySelector(".status");
+      status.textContent = "";
+      var message = error instanceof ApiError && error.message ? error.message : this.t("not_sent");
+      status.append(this.make("span", "error", message + " "));
+      status.append(this.button(this.t("retry"), function () { self.retryPending(); }));
+      this.announce(message);
+    }
+
+    showStatus(text) {
+      var item = this.make("li", "message status error", text);
+      this.log.appendChild(item);
+      this.scrollDown();
+    }
+
+    showConnectionError(retry) {
+      var self = this;
+      var item = this.make("li", "message status");
+      item.append(this.make("span", "error", this.t("offline") + " "));
+      item.append(this.button(this.t("retry"), function () {
+        item.remove();
+        retry();
+      }));
+      this.log.appendChild(item);
+      this.announce(this.t("offline"));
+      this.scrollDown();
+    }
+
+    showTyping() {
+      var item = this.make("li", "message typing");
+      item.setAttribute("aria-hidden", "true");
+      item.append(this.make("span", "", this.t("typing")));
+      this.log.appendChild(item);
+      this.scrollDown();
+      return item;
+    }
+
+    render(message) {
+      if (!message || this.rendered[message.seq]) return;
+      this.rendered[message.seq] = true;
+      var item;
+      if (message.role === "member") {
+        item = this.make("li", "message member");
+        item.append(this.make("span", "who", this.t("you") + ": "));
+        item.append(document.createTextNode(message.text || ""));
+      } else {
+        item = this.make("li", "message assistant outcome-" + (message.outcome || "answer"));
+        item.append(this.make("span", "who", this.t("assistant") + ": "));
+        var body = this.make("div", "body");
+        body.append(sanitise(message.html || ""));
+        item.append(body);
+        this.addButtons(item, message.buttons || []);
+        if (message.outcome === "answer" || message.outcome === "multi") {
+          item.append(this.feedback(message.seq));
+        }
+      }
+      item.dataset.seq = message.seq;
+      this.insertInOrder(item, message.seq);
+      this.scrollDown();
+    }
+
+    insertInOrder(item, seq) {
+      var after = null;
+      Array.prototype.forEach.call(this.log.querySelectorAll("li[data-seq]"), function (other) {
+        if (Number(other.dataset.seq) > seq && after === null) after = other;
+      });
+      if (after) this.log.insertBefore(item, after);
+      else this.log.appendChild(item);
+    }
+
+    addButtons(item, buttons) {
+      var self = this;
+      if (!buttons.length) return;
+      var row = this.make("div", "actions");
+      buttons.forEach(function (button) {
+        row.append(self.button(button.label, function () {
+          self.send(button.payload);
+          self.input.focus();
+        }));
+      });
+      item.append(row);
+    }
+
+    feedback(seq) {
+      var self = this;
+      var box = this.make("div", "feedback");
+      box.append(this.make("span", "", this.t("helpful") + " "));
+      var up = this.button("👍", function () { self.rate(box, seq, "up"); });
+      up.setAttribute("aria-label", this.t("helpful_yes"));
+      var down = this.button("👎", function () { self.askWhatMissing(box, seq); });
+      down.setAttribute("aria-label", this.t("helpful_no"));
+      box.append(up, down);
+      return box;
+    }
+
+    askWhatMissing(box, seq) {
+      var self = this;
+      box.textContent = "";
+      var label = this.make("label", "", this.t("what_missing"));
+      var comment = this.make("textarea");
+      comment.rows = 2;
+      comment.setAttribute("maxlength", "1000");
+      var id = "vv-missing-" + seq;
+      comment.id = id;
+      label.setAttribute("for", id);
+      box.append(label, comment, this.button(this.t("send_feedback"), function () {
+        self.rate(box, seq, "down", comment.value);
+      }));
+      comment.focus();
+    }
+
+    rate(box, seq, rating, comment) {
+      var self = this;
+      var body = { rating: rating };
+      if (comment && comment.trim()) body.comment = comment.trim();
+      this.request("POST", "conversations/" + this.state.id + "/messages/" + seq + "/feedback", body)
+        .then(function () {
+          box.textContent = self.t("thanks");
+          self.announce(self.t("thanks"));
+          self.input.focus();
+        })
+        .catch(function () { self.announce(self.t("offline")); });
+    }
+
+    announce(text) {
+      // Clearing first makes a repeated text count as a new announcement.
+      var live = this.live;
+      live.textContent = "";
+      window.setTimeout(function () { live.textContent = text; }, 50);
+    }
+
+    scrollDown() {
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+  }
+
+  function replyAsMessage(reply) {
+    return {
+      seq: reply.seq,
+      role: "assistant",
+      html: reply.html,
+      outcome: reply.outcome,
+      buttons: reply.buttons,
+    };
+  }
+
+  function textOf(html) {
+    var container = document.createElement("div");
+    container.append(sanitise(html || ""));
+    return (container.textContent || "").replace(/\s+/g, " ").trim();
+  }
+
+  window.customElements.define("veiviser-chat", VeiviserChat);
+  function mount() {
+    if (!document.querySelector("veiviser-chat")) {
+      document.body.appendChild(document.createElement("veiviser-chat"));
+    }
+  }
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
