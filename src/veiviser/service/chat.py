@@ -31,7 +31,7 @@ from veiviser.service.errors import (
 )
 from veiviser.service.runtime import ModelHolder, Runtime
 from veiviser.store import conversations as repo
-from veiviser.store.models import Conversation, Message
+from veiviser.store.models import Conversation, Message, utc_now
 from veiviser.text import clean_message
 from veiviser.text.language import guess_language
 from veiviser.text.masking import mask_personal_data
@@ -249,15 +249,12 @@ class ChatService:
         for attempt in range(SEQ_RETRIES):
             try:
                 with self._writing() as session:
+                    self._lock_conversation(session, conversation_id, state)
                     seq = repo.next_seq(session, conversation_id)
                     member_row = _copy(member, seq)
                     repo.add_message(session, member_row)
                     assistant = _assistant_row(conversation_id, seq + 1, reply, runtime)
                     repo.add_message(session, assistant)
-                    conversation = repo.get_conversation(session, conversation_id)
-                    if conversation is None:
-                        raise ConversationNotFound("The conversation was deleted.")
-                    conversation.state = state.to_json()
                     return Exchange(
                         MessageView.from_row(member_row),
                         MessageView.from_row(assistant),
@@ -268,6 +265,20 @@ class ChatService:
                         "Could not store the turn; too many messages at once."
                     ) from None
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _lock_conversation(
+        session: Session, conversation_id: str, state: ConversationState
+    ) -> None:
+        # Writing first serialises turns of one conversation: PostgreSQL
+        # locks the row, SQLite takes its write lock, before the next
+        # sequence number is read.
+        conversation = repo.get_conversation(session, conversation_id, for_update=True)
+        if conversation is None:
+            raise ConversationNotFound("The conversation was deleted.")
+        conversation.state = state.to_json()
+        conversation.last_activity_at = utc_now()
+        session.flush()
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:

@@ -1,0 +1,180 @@
+"""The CLI: import, export, train, chat and serve, through the real commands."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from test_store_support import small_kb, write_kb
+from veiviser.cli.main import cli
+from veiviser.content import load_knowledge_base
+from veiviser.content.yaml_io import dump_knowledge_base
+from veiviser.demo import KB_PATH
+from veiviser.errors import KnowledgeBaseError
+
+# The installed command, as an operator runs it.
+VEIVISER = str(Path(sys.executable).with_name("veiviser"))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "VEIVISER_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'cli.db'}",
+        "VEIVISER_ENCODER": "none",
+        "VEIVISER_CACHE_DIR": str(tmp_path / "cache"),
+        "VEIVISER_KB": str(write_kb(tmp_path)),
+    }
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None):
+    result = CliRunner().invoke(cli, list(args), env=env, input=input)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def test_export_after_import_gives_back_the_same_knowledge_base(env, tmp_path):
+    kb = small_kb(
+        texts={"greeting": "Hei 👋 på deg – ærlig, ødslig, åpen"},
+        decline_examples=["Hva er 🍕?", "Æ Ø Å æ ø å", "tabulator\there"],
+    )
+    source = tmp_path / "in.yaml"
+    source.write_text(dump_knowledge_base(kb), encoding="utf-8")
+    target = tmp_path / "out.yaml"
+
+    run(env, "import", "--no-train", str(source))
+    result = run(env, "export", str(target))
+
+    assert result.exit_code == 0, result.output
+    assert load_knowledge_base(target) == kb
+    assert target.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+
+
+def test_demo_knowledge_base_survives_import_and_export(env, tmp_path):
+    run(env, "import", "--no-train", str(KB_PATH))
+    run(env, "export", str(tmp_path / "demo.yaml"))
+
+    assert load_knowledge_base(tmp_path / "demo.yaml") == load_knowledge_base(KB_PATH)
+
+
+def test_export_to_stdout(env):
+    run(env, "import", "--no-train", env["VEIVISER_KB"])
+    result = run(env, "export", "-")
+
+    assert "Testforbundet" in result.output
+
+
+def test_import_replaces_unless_merge_is_given(env, tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "intents:\n  - id: lonn\n    title: Lønn\n    phrases: [lønn]\n"
+        "    answer: Lønn er viktig.\n",
+        encoding="utf-8",
+    )
+    run(env, "import", "--no-train", env["VEIVISER_KB"])
+
+    run(env, "import", "--no-train", "--merge", str(extra))
+    merged = run(env, "export", "-").output
+    run(env, "import", "--no-train", str(extra))
+    replaced = run(env, "export", "-").output
+
+    assert "id: lonn" in merged and "id: ferie" in merged
+    assert "Testforbundet" in merged
+    assert "id: lonn" in replaced and "id: ferie" not in replaced
+
+
+def test_import_of_a_broken_file_names_file_and_line(env, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("intents:\n  - id: Ugyldig Id\n    title: x\n", encoding="utf-8")
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        run(env, "import", str(broken))
+    assert "broken.yaml:2" in raised.value.message
+
+
+def test_import_then_train_stores_a_model(env):
+    result = run(env, "import", env["VEIVISER_KB"])
+
+    assert "Model 1 trained" in result.output
+    assert "Model 2 trained" in run(env, "train").output
+
+
+def test_export_of_an_empty_database_is_a_clear_error(env):
+    completed = subprocess.run(
+        [VEIVISER, "export", "-"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert "no knowledge base" in completed.stderr
+
+
+def test_chat_in_the_terminal_answers_and_presses_buttons_by_number(env):
+    result = run(env, "chat", input="hvor mange feriedager har jeg\n1\n/slutt\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Testforbundet" in result.output
+    assert "25 virkedager" in result.output
+    assert "[1] Kontingent" in result.output
+    assert "1 % av lønnen" in result.output
+
+
+def test_chat_shows_member_errors_in_norwegian(env):
+    result = run(env, "chat", input="   \n" + "x" * 2001 + "\n")
+
+    assert "Meldingen er for lang" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_creates_the_database_and_answers_over_http(env, tmp_path):
+    port = _free_port()
+    server = subprocess.Popen(
+        [VEIVISER, "serve", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server)
+        opened = httpx.post(f"{base}/api/v1/conversations").json()
+        reply = httpx.post(
+            f"{base}/api/v1/conversations/{opened['id']}/messages",
+            json={"text": "ferie"},
+            headers={"Authorization": f"Bearer {opened['token']}"},
+        ).json()
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert reply["intent"] == "ferie"
+    assert (tmp_path / "var" / "cli.db").exists()
+    assert "encoder in use: none" in output
+
+
+def _wait_until_up(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(server.communicate()[0])
+        try:
+            if httpx.get(f"{base}/", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("veiviser serve did not start within 120 s")
