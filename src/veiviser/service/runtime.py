@@ -130,6 +130,9 @@ class ModelWatcher:
         Returns:
             Whether a newer model was swapped in.
         """
+        # Limitation: only a newer model is noticed; a knowledge-base change
+        # without retraining (texts alone) waits for `veiviser train`. Poll
+        # kb_revision too when the admin pages edit texts in place.
         with self.sessions() as session:
             newest = model_versions.latest_ready_id(
                 session, encoder_label(self.encoder)

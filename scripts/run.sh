@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the assistant with the demo knowledge base: sets up .venv if needed,
+# then serves the chat page and API. The first start creates var/veiviser.db,
+# imports the demo knowledge base and trains a model (a minute or two).
+# Settings come from VEIVISER_* variables (docs/settings.md); arguments are
+# passed on to `veiviser serve` (e.g. --port 8080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+host=${VEIVISER_HOST:-127.0.0.1}
+port=${VEIVISER_PORT:-8000}
+shown=$host
+[ "$shown" = "0.0.0.0" ] && shown=127.0.0.1
+echo "Starting veiviser; when it is ready, open http://$shown:$port/ (API docs at /docs)."
+exec .venv/bin/veiviser serve --host "$host" --port "$port" "$@"
