@@ -1,9 +1,17 @@
 """The intent model: training, classification and the decision.
 
-One linear classifier (multinomial logistic regression) over word n-grams,
-character n-grams and, when an encoder is active, sentence embeddings.
-Decline examples train an ``oos`` class; a confidence threshold chosen on a
-dev set or by cross-validation declines what is left.
+Three scorers vote on every message, each in log-probabilities:
+
+- a logistic-regression head over word and character n-grams (exact wording,
+  typos, Norwegian stems);
+- a logistic-regression head over sentence embeddings (paraphrase);
+- a nearest-neighbour head: the cosine similarity to each intent's closest
+  training phrase, which also lets a phrase added a moment ago count at once.
+
+Their weighted sum is divided by a temperature chosen so that confidences
+are calibrated, and a decline threshold chosen on a dev set or by
+cross-validation turns confidences into decisions. Decline examples train an
+``oos`` class like any other.
 """
 
 from __future__ import annotations
@@ -11,20 +19,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from scipy import sparse
 
 from veiviser.content.model import OUT_OF_SCOPE
 from veiviser.errors import NotTrained, TrainingFailed
-from veiviser.nlu.analysis import Analysed, Analyser
+from veiviser.nlu.analysis import Analyser
 from veiviser.nlu.decision import Candidate, Decision, Policy
 from veiviser.nlu.encoder import Encoder
 from veiviser.nlu.features import DenseSpace, Features, SparseSpace
 from veiviser.nlu.multi import split_questions
+from veiviser.nlu.softmax import fit_softmax
 
 log = logging.getLogger(__name__)
+
+# Rows compared with the neighbour memory at once; bounds the similarity
+# matrix of a large batch to a few tens of megabytes.
+_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -37,13 +50,97 @@ class Example:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Choices that shape a model; the same config and data give the same model."""
+    """Choices that shape a model; the same config and data give the same model.
 
-    c: float = 8.0
-    dense_weight: float = 1.5
-    max_iter: int = 300
+    Attributes:
+        c: inverse regularisation of the n-gram head.
+        c_dense: inverse regularisation of the embedding head.
+        dense_weight: weight of the embedding head's vote.
+        neighbour_weight: weight of the nearest-neighbour vote.
+        neighbour_temperature: cosine differences are divided by this before
+            they become the neighbour head's probabilities.
+        min_count: n-grams seen in fewer training phrases are dropped.
+        max_iter: the most optimiser iterations of the n-gram head.
+        dense_max_iter: the most optimiser iterations of the embedding head.
+        update_iterations: warm-start iterations of :func:`update`.
+        seed: seeds the cross-validation folds.
+        folds: cross-validation folds when no dev set is given.
+    """
+
+    c: float = 20.0
+    c_dense: float = 8.0
+    dense_weight: float = 1.0
+    neighbour_weight: float = 0.5
+    neighbour_temperature: float = 0.05
+    min_count: int = 1
+    max_iter: int = 60
+    dense_max_iter: int = 300
+    update_iterations: int = 15
     seed: int = 0
     folds: int = 5
+
+
+@dataclass
+class Head:
+    """One linear scorer: weights (n_features, n_classes) and bias, float32."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+
+    def log_probabilities(self, features: np.ndarray | sparse.csr_matrix) -> np.ndarray:
+        return _log_softmax(np.asarray(features @ self.weights) + self.bias)
+
+    def with_classes(self, n_classes: int) -> Head:
+        """The head widened to more classes; new ones start at the lowest bias."""
+        extra = n_classes - self.bias.size
+        if extra <= 0:
+            return self
+        weights = np.hstack(
+            [self.weights, np.zeros((self.weights.shape[0], extra), np.float32)]
+        )
+        bias = np.concatenate([self.bias, np.full(extra, self.bias.min(), np.float32)])
+        return Head(weights, bias)
+
+
+@dataclass
+class Memory:
+    """Transformed embeddings of the training phrases, grouped by class."""
+
+    vectors: np.ndarray  # (n_rows, dim), rows sorted by label
+    labels: np.ndarray  # (n_rows,) class index, ascending
+    _present: np.ndarray = field(init=False, repr=False)
+    _starts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._present, self._starts = np.unique(self.labels, return_index=True)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, labels: np.ndarray) -> Memory:
+        order = np.argsort(labels, kind="stable")
+        return cls(vectors[order].astype(np.float32), labels[order].astype(np.int32))
+
+    def best_similarity(self, queries: np.ndarray, n_classes: int) -> np.ndarray:
+        """The cosine of each query to each class's closest phrase (-1 if none)."""
+        out = np.full((len(queries), n_classes), -1.0, dtype=np.float32)
+        for first in range(0, len(queries), _CHUNK):
+            similarity = queries[first : first + _CHUNK] @ self.vectors.T
+            out[first : first + _CHUNK, self._present] = np.maximum.reduceat(
+                similarity, self._starts, axis=1
+            )
+        return out
+
+
+@dataclass
+class TrainingRows:
+    """The feature rows a model was trained on, kept in memory for updates.
+
+    Not persisted: a model loaded from storage is refreshed by a full
+    :func:`train`, which a service does in the background anyway.
+    """
+
+    target: np.ndarray
+    sparse_rows: sparse.csr_matrix
+    dense_rows: np.ndarray | None
 
 
 @dataclass
@@ -61,21 +158,59 @@ class NluModel:
     analyser: Analyser
     features: Features
     classes: list[str]
-    weights: np.ndarray  # (n_features, n_classes), float32
-    bias: np.ndarray  # (n_classes,)
+    sparse_head: Head
+    dense_head: Head | None
+    memory: Memory | None
     policy: Policy
     encoder_name: str | None
     config: TrainingConfig
+    temperature: float = 1.0
     stats: dict[str, float] = field(default_factory=dict)
     encoder: Encoder | None = field(default=None, repr=False)
+    training: TrainingRows | None = field(default=None, repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The n-gram head's weights (the bulk of the model)."""
+        return self.sparse_head.weights
 
     def scores(self, texts: Sequence[str]) -> list[Scores]:
         """Return in-scope candidates and the oos score for each text."""
-        if self.weights.size == 0:
+        probabilities = self.probabilities(texts)
+        return [self._scores_from(row) for row in probabilities]
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated class probabilities, one row per text, columns as ``classes``."""
+        return _softmax(self.logits(texts) / self.temperature)
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """The summed votes of the heads before calibration."""
+        if self.sparse_head.weights.size == 0:
             raise NotTrained("The model has no trained weights.")
         analysed = [self.analyser.analyse(text) for text in texts]
-        probabilities = self._probabilities(analysed)
-        return [self._scores_from(row) for row in probabilities]
+        dense_rows = self.features.dense_part(self.encoder, analysed)
+        if self.features.dense is not None and dense_rows is None:
+            raise NotTrained(
+                f"The model was trained with the encoder {self.encoder_name!r}, "
+                "which is not loaded."
+            )
+        return self._vote(self.features.sparse_part(analysed), dense_rows)
+
+    def _vote(
+        self, sparse_rows: sparse.csr_matrix, dense_rows: np.ndarray | None
+    ) -> np.ndarray:
+        votes = self.sparse_head.log_probabilities(sparse_rows)
+        if dense_rows is None:
+            return votes
+        config = self.config
+        if self.dense_head is not None:
+            votes += config.dense_weight * self.dense_head.log_probabilities(dense_rows)
+        if self.memory is not None and config.neighbour_weight > 0:
+            similarity = self.memory.best_similarity(dense_rows, len(self.classes))
+            votes += config.neighbour_weight * _log_softmax(
+                similarity / config.neighbour_temperature
+            )
+        return votes
 
     def classify(self, text: str) -> Decision:
         """Decide what one message asks for.
@@ -125,21 +260,10 @@ class NluModel:
             "multi", (a.intent, b.intent), min(a.confidence, b.confidence), (a, b)
         )
 
-    def _probabilities(self, analysed: Sequence[Analysed]) -> np.ndarray:
-        embeddings = self.features.embed(self.encoder, analysed)
-        if self.features.dense is not None and embeddings is None:
-            raise NotTrained(
-                f"The model was trained with the encoder {self.encoder_name!r}, "
-                "which is not loaded."
-            )
-        matrix = self.features.matrix(analysed, embeddings)
-        logits = np.asarray(matrix @ self.weights) + self.bias
-        return _softmax(logits)
-
     def _scores_from(self, row: np.ndarray) -> Scores:
         oos = 0.0
         candidates = []
-        for index in np.argsort(-row):
+        for index in np.argsort(-row, kind="stable"):
             label = self.classes[index]
             if label == OUT_OF_SCOPE:
                 oos = float(row[index])
@@ -148,10 +272,13 @@ class NluModel:
         return Scores(candidates, oos)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return np.exp(_log_softmax(logits))
 
 
 def train(
@@ -162,15 +289,16 @@ def train(
     dev: Sequence[Example] | None = None,
     policy: Policy | None = None,
 ) -> NluModel:
-    """Train a model and choose its decline threshold.
+    """Train a model, calibrate its confidence and choose its decline threshold.
 
     Args:
         examples: training rows; rows labelled ``oos`` teach what to decline.
         encoder: the dense encoder, or None for sparse features only.
         config: training choices; defaults are tuned on public benchmarks.
-        dev: rows to choose the decline threshold on. Without them the
-            threshold comes from cross-validation on ``examples``.
-        policy: use these thresholds as they are and choose none.
+        dev: rows to calibrate and choose the decline threshold on. Without
+            them both come from cross-validation on ``examples``.
+        policy: use these thresholds as they are and choose none; the
+            confidence is then left uncalibrated.
 
     Raises:
         TrainingFailed: fewer than two intents, or no usable rows.
@@ -179,14 +307,16 @@ def train(
     started = time.perf_counter()
     model = fit(examples, encoder, config)
     if policy is None:
-        policy = choose_policy(model, examples, encoder, config, dev)
+        model.temperature, policy = choose_policy(model, examples, encoder, dev)
     model.policy = policy
     model.stats["seconds"] = time.perf_counter() - started
     log.info(
-        "model trained: %d intents, %d phrases, %.2f s, decline threshold %.3f",
+        "model trained: %d intents, %d phrases, %.2f s, temperature %.2f, "
+        "decline threshold %.3f",
         len([c for c in model.classes if c != OUT_OF_SCOPE]),
         len(examples),
         model.stats["seconds"],
+        model.temperature,
         policy.decline,
     )
     return model
@@ -195,7 +325,7 @@ def train(
 def fit(
     examples: Sequence[Example], encoder: Encoder | None, config: TrainingConfig
 ) -> NluModel:
-    """Fit features and weights, with the default policy."""
+    """Fit features, heads and neighbour memory, with the default policy."""
     labels = sorted({example.intent for example in examples})
     in_scope = [label for label in labels if label != OUT_OF_SCOPE]
     if len(in_scope) < 1 or len(labels) < 2:
@@ -210,80 +340,206 @@ def fit(
         encoder.encode([a.surface for a in analysed], "query") if encoder else None
     )
     features = Features(
-        word=SparseSpace.fit("word", [a.stems for a in analysed]),
-        char=SparseSpace.fit("char", [a.folded for a in analysed]),
-        dense=DenseSpace.fit(embeddings, config.dense_weight)
-        if embeddings is not None
+        word=SparseSpace.fit("word", [a.stems for a in analysed], config.min_count),
+        char=SparseSpace.fit("char", [a.folded for a in analysed], config.min_count),
+        dense=DenseSpace.fit(embeddings) if embeddings is not None else None,
+    )
+    index = {label: i for i, label in enumerate(labels)}
+    rows = TrainingRows(
+        target=np.array([index[example.intent] for example in examples]),
+        sparse_rows=features.sparse_part(analysed),
+        dense_rows=features.dense.transform(embeddings)
+        if features.dense is not None and embeddings is not None
         else None,
     )
-    matrix = features.matrix(analysed, embeddings)
-    target = np.array([labels.index(example.intent) for example in examples])
-    classifier = LogisticRegression(
-        C=config.c, max_iter=config.max_iter, random_state=config.seed, tol=1e-4
-    )
-    classifier.fit(matrix, target)
-    weights, bias = _full_weights(classifier, len(labels))
-    return NluModel(
+    n_sparse = rows.sparse_rows.shape[1]
+    model = NluModel(
         analyser=analyser,
         features=features,
         classes=labels,
-        weights=weights,
-        bias=bias,
+        sparse_head=Head(
+            np.zeros((n_sparse, len(labels)), np.float32),
+            np.zeros(len(labels), np.float32),
+        ),
+        dense_head=None,
+        memory=None,
         policy=Policy(),
         encoder_name=encoder.name if encoder else None,
         config=config,
         encoder=encoder,
     )
+    return _fit_heads(model, rows)
 
 
-def _full_weights(
-    classifier: LogisticRegression, n_labels: int
-) -> tuple[np.ndarray, np.ndarray]:
-    coef = classifier.coef_
-    intercept = classifier.intercept_
-    if n_labels == 2:
-        # scikit-learn keeps one row for two classes; softmax wants both.
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
-    return coef.T.astype(np.float32).copy(), intercept.astype(np.float32)
+def _fit_heads(
+    model: NluModel, rows: TrainingRows, *, iterations: int | None = None
+) -> NluModel:
+    """Fit (or, with ``iterations``, warm-start) every head on ``rows``."""
+    config, n_classes = model.config, len(model.classes)
+    warm = iterations is not None
+    sparse_head = model.sparse_head.with_classes(n_classes)
+    # Warm-starting the n-gram head costs seconds on a large model; with an
+    # encoder the other heads carry a new phrase, so it waits for retraining.
+    if not warm or rows.dense_rows is None:
+        start = sparse_head if warm else None
+        sparse_head = Head(
+            *fit_softmax(
+                rows.sparse_rows,
+                rows.target,
+                n_classes,
+                config.c,
+                init=(start.weights, start.bias) if start else None,
+                max_iter=iterations if warm else config.max_iter,
+            )
+        )
+    dense_head, memory = None, None
+    if rows.dense_rows is not None:
+        start = model.dense_head.with_classes(n_classes) if warm else None
+        dense_head = Head(
+            *fit_softmax(
+                rows.dense_rows,
+                rows.target,
+                n_classes,
+                config.c_dense,
+                init=(start.weights, start.bias) if start else None,
+                max_iter=iterations if warm else config.dense_max_iter,
+            )
+        )
+        memory = Memory.build(rows.dense_rows, rows.target)
+    return replace(
+        model,
+        sparse_head=sparse_head,
+        dense_head=dense_head,
+        memory=memory,
+        training=rows,
+        stats=dict(model.stats),
+    )
+
+
+def update(model: NluModel, added: Sequence[Example]) -> NluModel:
+    """A model that also knows ``added``, ready in a second or two.
+
+    A stop-gap between full trainings: the vocabulary, the n-gram head, the
+    calibration and the decline threshold stay as they are; the new phrases
+    join the neighbour memory and the embedding head is warm-started on all
+    rows. A new intent gets a column of its own. Run :func:`train` in the
+    background afterwards and swap its model in; ``stats["provisional"]``
+    marks a model that should be replaced that way.
+
+    Args:
+        model: a model trained in this process (it keeps its training rows).
+        added: the new phrases with their intents.
+
+    Raises:
+        NotTrained: the model was loaded from storage, without training rows.
+    """
+    if model.training is None:
+        raise NotTrained(
+            "This model was loaded from storage and holds no training rows; "
+            "add phrases by training a new model."
+        )
+    if not added:
+        return model
+    started = time.perf_counter()
+    classes = list(model.classes)
+    classes += sorted({e.intent for e in added} - set(classes))
+    index = {label: i for i, label in enumerate(classes)}
+    analysed = [model.analyser.analyse(example.text) for example in added]
+    dense_new = model.features.dense_part(model.encoder, analysed)
+    old = model.training
+    rows = TrainingRows(
+        target=np.concatenate([old.target, [index[e.intent] for e in added]]),
+        sparse_rows=sparse.vstack(
+            [old.sparse_rows, model.features.sparse_part(analysed)], format="csr"
+        ),
+        dense_rows=np.vstack([old.dense_rows, dense_new])
+        if old.dense_rows is not None and dense_new is not None
+        else None,
+    )
+    widened = replace(model, classes=classes)
+    updated = _fit_heads(widened, rows, iterations=model.config.update_iterations)
+    updated.stats["provisional"] = 1.0
+    updated.stats["update_seconds"] = time.perf_counter() - started
+    log.info(
+        "model updated: %d phrases added, %.2f s",
+        len(added),
+        updated.stats["update_seconds"],
+    )
+    return updated
 
 
 def choose_policy(
     model: NluModel,
     examples: Sequence[Example],
     encoder: Encoder | None,
-    config: TrainingConfig,
     dev: Sequence[Example] | None,
-) -> Policy:
-    """Choose the decline threshold on dev, or by cross-validation."""
+) -> tuple[float, Policy]:
+    """Calibrate the confidence and choose the decline threshold.
+
+    Both come from dev rows when given, else from cross-validation.
+
+    Returns:
+        The temperature and the policy with the chosen decline threshold.
+    """
     if dev:
-        scored = model.scores([example.text for example in dev])
+        logits = model.logits([example.text for example in dev])
         truth = [example.intent for example in dev]
+        classes = model.classes
     else:
-        scored, truth = _cross_validated_scores(examples, encoder, config)
-    if not scored:
-        return Policy()
-    threshold = best_threshold(scored, truth)
-    return Policy(decline=threshold)
+        logits, truth, classes = _cross_validated_logits(examples, encoder, model)
+    if not truth:
+        return 1.0, Policy()
+    temperature = best_temperature(logits, truth, classes)
+    scored = [model._scores_from(row) for row in _softmax(logits / temperature)]
+    return temperature, Policy(decline=best_threshold(scored, truth))
 
 
-def _cross_validated_scores(
-    examples: Sequence[Example], encoder: Encoder | None, config: TrainingConfig
-) -> tuple[list[Scores], list[str]]:
+def _cross_validated_logits(
+    examples: Sequence[Example], encoder: Encoder | None, model: NluModel
+) -> tuple[np.ndarray, list[str], list[str]]:
+    config = model.config
     rng = np.random.default_rng(config.seed)
     folds = np.arange(len(examples)) % config.folds
     rng.shuffle(folds)
-    scored: list[Scores] = []
+    blocks: list[np.ndarray] = []
     truth: list[str] = []
     for fold in range(config.folds):
         train_rows = [e for e, f in zip(examples, folds, strict=True) if f != fold]
         test_rows = [e for e, f in zip(examples, folds, strict=True) if f == fold]
         if not test_rows or len({e.intent for e in train_rows}) < 2:
             continue
-        model = fit(train_rows, encoder, config)
-        scored.extend(model.scores([e.text for e in test_rows]))
+        fold_model = fit(train_rows, encoder, config)
+        fold_logits = fold_model.logits([e.text for e in test_rows])
+        # A fold may miss a class; give it no vote rather than a column shift.
+        aligned = np.full((len(test_rows), len(model.classes)), -1e4, np.float32)
+        columns = [model.classes.index(label) for label in fold_model.classes]
+        aligned[:, columns] = fold_logits
+        blocks.append(aligned)
         truth.extend(e.intent for e in test_rows)
-    return scored, truth
+    if not blocks:
+        return np.zeros((0, len(model.classes))), [], model.classes
+    return np.vstack(blocks), truth, model.classes
+
+
+def best_temperature(
+    logits: np.ndarray, truth: Sequence[str], classes: Sequence[str]
+) -> float:
+    """The temperature that minimises the log-loss of held-out rows.
+
+    Rows whose label the model does not know (e.g. ``oos`` without an
+    ``oos`` class) are left out: they have no probability to calibrate.
+    """
+    index = {label: i for i, label in enumerate(classes)}
+    known = [i for i, label in enumerate(truth) if label in index]
+    if not known:
+        return 1.0
+    rows = logits[known]
+    target = np.array([index[truth[i]] for i in known])
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 80))
+    losses = [
+        -_log_softmax(rows / t)[np.arange(len(target)), target].mean() for t in grid
+    ]
+    return float(grid[int(np.argmin(losses))])
 
 
 def best_threshold(scored: Sequence[Scores], truth: Sequence[str]) -> float:
@@ -349,9 +605,11 @@ __all__ = [
     "NluModel",
     "Scores",
     "TrainingConfig",
+    "best_temperature",
     "best_threshold",
     "examples_from_kb",
     "fit",
     "in_scope_only",
     "train",
+    "update",
 ]

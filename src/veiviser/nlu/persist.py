@@ -18,9 +18,10 @@ from veiviser.nlu.analysis import Analyser
 from veiviser.nlu.decision import Policy
 from veiviser.nlu.encoder import Encoder
 from veiviser.nlu.features import DenseSpace, Features, SparseSpace
-from veiviser.nlu.model import NluModel, TrainingConfig
+from veiviser.nlu.model import Head, Memory, NluModel, TrainingConfig
 
-FORMAT_VERSION = 1
+# 2: separate n-gram and embedding heads, neighbour memory, temperature.
+FORMAT_VERSION = 2
 
 
 def model_to_bytes(model: NluModel) -> bytes:
@@ -32,24 +33,31 @@ def model_to_bytes(model: NluModel) -> bytes:
         "policy": asdict(model.policy),
         "config": asdict(model.config),
         "encoder_name": model.encoder_name,
+        "temperature": model.temperature,
         "stats": model.stats,
         "surface": surface,
         "counts": counts,
         "word_terms": model.features.word.terms,
         "char_terms": model.features.char.terms,
-        "dense_weight": model.features.dense.weight if model.features.dense else None,
     }
     arrays = {
         "meta": np.frombuffer(
             json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8
         ),
-        "weights": model.weights,
-        "bias": model.bias,
+        "sparse_weights": model.sparse_head.weights,
+        "sparse_bias": model.sparse_head.bias,
         "word_idf": model.features.word.idf,
         "char_idf": model.features.char.idf,
     }
     if model.features.dense is not None:
         arrays["dense_mean"] = model.features.dense.mean
+        arrays["dense_scale"] = model.features.dense.scale
+    if model.dense_head is not None:
+        arrays["dense_weights"] = model.dense_head.weights
+        arrays["dense_bias"] = model.dense_head.bias
+    if model.memory is not None:
+        arrays["memory_vectors"] = model.memory.vectors
+        arrays["memory_labels"] = model.memory.labels
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
@@ -83,9 +91,15 @@ def model_from_bytes(data: bytes, encoder: Encoder | None) -> NluModel:
                 f"The stored model needs the encoder {encoder_name!r}; the active "
                 f"encoder is {have!r}. Retrain with `veiviser train`."
             )
+        files = set(archive.files)
         dense = None
-        if "dense_mean" in archive.files:
-            dense = DenseSpace(archive["dense_mean"], float(meta["dense_weight"]))
+        if "dense_mean" in files:
+            dense = DenseSpace(archive["dense_mean"], archive["dense_scale"])
+        dense_head = memory = None
+        if "dense_weights" in files:
+            dense_head = Head(archive["dense_weights"], archive["dense_bias"])
+        if "memory_vectors" in files:
+            memory = Memory(archive["memory_vectors"], archive["memory_labels"])
         features = Features(
             word=SparseSpace("word", meta["word_terms"], archive["word_idf"]),
             char=SparseSpace("char", meta["char_terms"], archive["char_idf"]),
@@ -95,9 +109,11 @@ def model_from_bytes(data: bytes, encoder: Encoder | None) -> NluModel:
             analyser=Analyser.from_vocabulary(meta["surface"], meta["counts"]),
             features=features,
             classes=meta["classes"],
-            weights=archive["weights"],
-            bias=archive["bias"],
+            sparse_head=Head(archive["sparse_weights"], archive["sparse_bias"]),
+            dense_head=dense_head,
+            memory=memory,
             policy=Policy(**meta["policy"]),
+            temperature=float(meta["temperature"]),
             encoder_name=encoder_name,
             config=TrainingConfig(**meta["config"]),
             stats=meta["stats"],
