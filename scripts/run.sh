@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the assistant with the demo knowledge base: sets up .venv if needed,
 # then serves the chat page and API. The first start creates var/veiviser.db,
-# imports the demo knowledge base and trains a model (a minute or two).
+# imports the demo knowledge base and trains a model (a few minutes).
 # Settings come from VEIVISER_* variables (docs/settings.md); arguments are
 # passed on to `veiviser serve` (e.g. --port 8080).
 set -euo pipefail

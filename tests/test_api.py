@@ -491,3 +491,24 @@ def test_kb_texts_override_the_built_in_ones(database_url, tmp_path):
     finally:
         ready.close()
     assert greeting["html"] == "<p>Velkommen til Testforbundet!</p>"
+
+
+def test_a_database_that_vanished_gives_503_in_the_error_shape(sqlite_url, tmp_path):
+    from test_store_support import open_assistant, settings_for, write_kb
+
+    ready = open_assistant(settings_for(sqlite_url, write_kb(tmp_path)))
+    try:
+        with TestClient(create_app(ready.settings, ready)) as client:
+            opened = client.post(f"{API}/conversations").json()
+            ready.engine.dispose()
+            for file in (tmp_path / "var").iterdir():
+                file.unlink()
+            response = client.post(
+                f"{API}/conversations/{opened['id']}/messages",
+                json={"text": "ferie"},
+                headers={"Authorization": f"Bearer {opened['token']}"},
+            )
+    finally:
+        ready.close()
+    error = assert_error_shape(response, 503, "storage_unavailable")
+    assert "tekniske problemer" in error["message"]

@@ -163,13 +163,13 @@ class ChatService:
             ConversationNotFound, TokenMissing, WrongToken: see the names.
             NotTrained: no model is loaded yet.
         """
-        cleaned = clean_message(without_lone_surrogates(text), self.max_message_chars)
-        masked = mask_personal_data(cleaned)
-        runtime = self.models.require()
         # Limitation: two turns of one conversation sent at the same instant
         # are decided on the same state and the later one's state is kept;
         # a member's browser sends one message at a time.
         state = self._authorised_state(conversation_id, token)
+        cleaned = clean_message(without_lone_surrogates(text), self.max_message_chars)
+        masked = mask_personal_data(cleaned)
+        runtime = self.models.require()
 
         reply, new_state = take_turn(
             state, masked.text, runtime.model.classify, runtime.view
