@@ -20,6 +20,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 scripts/setup.sh --dev
+# axe-core, injected into pages by the accessibility tests (test-only).
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  npm ci --no-audit --no-fund --silent
+fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
 

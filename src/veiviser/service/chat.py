@@ -154,8 +154,21 @@ class ChatService:
         log.info("conversation %s opened", conversation_id[:8])
         return NewConversation(conversation_id, token, shown)
 
-    def send(self, conversation_id: str, token: str | None, text: str) -> Exchange:
+    def send(
+        self,
+        conversation_id: str,
+        token: str | None,
+        text: str,
+        client_id: str | None = None,
+    ) -> Exchange:
         """Answer one member message.
+
+        Args:
+            conversation_id: the conversation.
+            token: its token.
+            text: the member's message as typed.
+            client_id: the browser's id for this message. A retry with the same
+                id returns the stored exchange instead of answering twice.
 
         Raises:
             EmptyMessage: nothing but whitespace.
@@ -167,6 +180,10 @@ class ChatService:
         # are decided on the same state and the later one's state is kept;
         # a member's browser sends one message at a time.
         state = self._authorised_state(conversation_id, token)
+        if client_id is not None:
+            earlier = self._earlier_exchange(conversation_id, client_id)
+            if earlier is not None:
+                return earlier
         cleaned = clean_message(without_lone_surrogates(text), self.max_message_chars)
         masked = mask_personal_data(cleaned)
         runtime = self.models.require()
@@ -180,6 +197,7 @@ class ChatService:
             text=masked.text,
             language=guess_language(masked.text),
             masked=sorted({kind.value for kind in masked.found}),
+            client_id=client_id,
         )
         exchange = self._store_turn(conversation_id, member, reply, new_state, runtime)
         log.info(
@@ -233,6 +251,32 @@ class ChatService:
             repo.save_feedback(session, message.id, rating, masked_comment)
         log.info("conversation %s: feedback %s on %d", conversation_id[:8], rating, seq)
 
+    def delete(self, conversation_id: str, token: str | None) -> None:
+        """Delete the conversation and everything stored with it.
+
+        Raises:
+            ConversationNotFound, TokenMissing, WrongToken: see the names.
+        """
+        self._authorised_state(conversation_id, token)
+        with self._writing() as session:
+            repo.delete_conversation(session, conversation_id)
+        log.info("conversation %s deleted by the member", conversation_id[:8])
+
+    def _earlier_exchange(
+        self, conversation_id: str, client_id: str
+    ) -> Exchange | None:
+        with self._reading() as session:
+            member = repo.message_by_client_id(session, conversation_id, client_id)
+            if member is None:
+                return None
+            reply = repo.get_message(session, conversation_id, member.seq + 1)
+            if reply is None or reply.role != repo.ASSISTANT:
+                return None
+            log.info(
+                "conversation %s: repeated send answered again", conversation_id[:8]
+            )
+            return Exchange(MessageView.from_row(member), MessageView.from_row(reply))
+
     def _authorised_state(
         self, conversation_id: str, token: str | None
     ) -> ConversationState:
@@ -263,6 +307,12 @@ class ChatService:
                         MessageView.from_row(assistant),
                     )
             except IntegrityError:
+                # The same message retried at the same instant: the first
+                # copy won, and its exchange is the answer to both.
+                if member.client_id is not None:
+                    earlier = self._earlier_exchange(conversation_id, member.client_id)
+                    if earlier is not None:
+                        return earlier
                 if attempt == SEQ_RETRIES - 1:
                     raise StorageUnavailable(
                         "Could not store the turn; too many messages at once."
@@ -336,6 +386,7 @@ def _copy(member: Message, seq: int) -> Message:
         text=member.text,
         language=member.language,
         masked=member.masked,
+        client_id=member.client_id,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from veiviser.store.models import Conversation, Feedback, Message, utc_now
@@ -63,6 +63,33 @@ def list_messages(
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def message_by_client_id(
+    session: Session, conversation_id: str, client_id: str
+) -> Message | None:
+    """The member message a browser sent with this client id, if stored."""
+    return session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id,
+            Message.client_id == client_id,
+        )
+    )
+
+
+def delete_conversation(session: Session, conversation_id: str) -> bool:
+    """Delete a conversation with its messages and feedback; True if it existed."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        return False
+    # Explicit deletes: SQLite enforces ON DELETE CASCADE only with foreign
+    # keys switched on, and this must never depend on that.
+    message_ids = select(Message.id).where(Message.conversation_id == conversation_id)
+    session.execute(delete(Feedback).where(Feedback.message_id.in_(message_ids)))
+    session.execute(delete(Message).where(Message.conversation_id == conversation_id))
+    session.delete(conversation)
+    session.flush()
+    return True
 
 
 def get_message(session: Session, conversation_id: str, seq: int) -> Message | None:

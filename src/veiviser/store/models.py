@@ -199,6 +199,7 @@ class Message(Base):
     __tablename__ = "message"
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_message_seq"),
+        UniqueConstraint("conversation_id", "client_id", name="uq_message_client_id"),
         Index("ix_message_created", "created_at"),
         Index("ix_message_intent", "intent"),
     )
@@ -222,6 +223,8 @@ class Message(Base):
     )
     language: Mapped[str | None] = mapped_column(String(8))
     masked: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The browser's id for a member message, so a retry is not a second turn.
+    client_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

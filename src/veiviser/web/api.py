@@ -81,7 +81,7 @@ def send_message(
 ) -> ReplyOut:
     """Send the member's message (or a button's payload); get the reply."""
     exchange = _chat(request).send(
-        _known_shape(conversation_id), _token(authorization), body.text
+        _known_shape(conversation_id), _token(authorization), body.text, body.client_id
     )
     reply = exchange.reply
     return ReplyOut(
@@ -94,6 +94,17 @@ def send_message(
         buttons=MessageOut.of(reply).buttons,
         member=MessageOut.of(exchange.member),
     )
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+def delete_conversation(
+    request: Request,
+    conversation_id: ConversationId,
+    authorization: Authorization = None,
+) -> Response:
+    """Delete the conversation and everything stored with it (the member's right)."""
+    _chat(request).delete(_known_shape(conversation_id), _token(authorization))
+    return Response(status_code=204)
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=HistoryOut)

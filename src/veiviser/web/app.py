@@ -21,6 +21,7 @@ from veiviser.settings import Settings
 from veiviser.web.api import router
 from veiviser.web.errors import install_error_handlers
 from veiviser.web.middleware import BodyLimit, SecurityHeaders
+from veiviser.web.widget import router as widget_router
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         redoc_url=None,
     )
     app.state.assistant = assistant
+    app.state.settings = settings
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(widget_router)
     _add_pages(app, settings)
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs_assets(app)
@@ -61,7 +64,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.allowed_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,
             max_age=600,

@@ -21,6 +21,14 @@ class MessageIn(_Input):
         description="The message. Empty or over the limit is refused with 422.",
         examples=["Hva koster medlemskapet?"],
     )
+    client_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description=(
+            "The browser's id for this message. Sending again with the same id "
+            "returns the stored reply instead of a second answer."
+        ),
+    )
 
 
 class FeedbackIn(_Input):

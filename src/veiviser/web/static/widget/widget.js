@@ -4,6 +4,9 @@
 //   <script src="https://assistent.example.no/widget.js" defer
 //           data-name="Veiviser" data-color="#1d4f91"></script>
 //
+// Texts come from the server (widget/config.json, one Bokmål file), so a
+// translation is a file and not a code change.
+//
 // The widget lives in a shadow root so the host page's styles cannot reach
 // it and its styles cannot leak out. The member's own text is always shown
 // as text; the assistant's HTML comes sanitised from the server and is
@@ -17,12 +20,12 @@
   var scriptUrl = script ? script.src : location.href;
   var config = {
     api: (script && script.dataset.api) || new URL("api/v1/", scriptUrl).href,
-    texts: (script && script.dataset.texts) || new URL("widget/texts.nb.json", scriptUrl).href,
-    name: (script && script.dataset.name) || "Veiviser",
+    config: (script && script.dataset.config) || new URL("widget/config.json", scriptUrl).href,
+    name: (script && script.dataset.name) || "",
     color: (script && script.dataset.color) || "#1d4f91",
     position: (script && script.dataset.position) === "left" ? "left" : "right",
-    retentionDays: (script && script.dataset.retentionDays) || "90",
-    maxChars: parseInt((script && script.dataset.maxChars) || "2000", 10),
+    retentionDays: "90",
+    maxChars: 2000,
     open: script && script.dataset.open === "true",
   };
   var storageKey = "veiviser:" + config.api;
@@ -184,11 +187,14 @@
       if (this.built) return;
       this.built = true;
       var self = this;
-      fetch(config.texts, { credentials: "omit" })
+      fetch(config.config, { credentials: "omit" })
         .then(function (response) { return response.json(); })
         .catch(function () { return {}; })
-        .then(function (texts) {
-          self.texts = texts || {};
+        .then(function (server) {
+          self.texts = server.texts || {};
+          config.name = config.name || server.assistant_name || "Veiviser";
+          if (server.retention_days) config.retentionDays = String(server.retention_days);
+          if (server.max_chars) config.maxChars = server.max_chars;
           self.build();
           if (config.open) self.open();
         });
