@@ -1,10 +1,20 @@
-"""Training a model from the stored knowledge base and storing the result."""
+"""Training a model from the stored knowledge base and storing the result.
+
+Several processes may start at once on an empty database; a training lease
+makes sure one of them trains while the others wait and then load its model.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from sqlalchemy import Engine, select
+from sqlalchemy import func as sql
 from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.errors import NotTrained, TrainingFailed, VeiviserError
@@ -16,6 +26,44 @@ from veiviser.store.knowledge import kb_revision, read_knowledge_base
 
 log = logging.getLogger(__name__)
 
+# Key of the PostgreSQL advisory lock held while a process trains; the
+# migration lock in store/migrations/env.py uses another one.
+TRAINING_LOCK_KEY = 0x7665_6976_7472_6E01
+
+
+@contextmanager
+def training_lease(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """Hold the database-wide right to train, waiting while another holds it.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own.
+    SQLite: an exclusive ``flock`` on a file beside the database, as every
+    process of a SQLite database runs on its host. Either is released when
+    the holder ends, even by a crash, so a dead trainer never blocks the
+    others.
+    """
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, Engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(select(sql.pg_advisory_lock(TRAINING_LOCK_KEY)))
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(select(sql.pg_advisory_unlock(TRAINING_LOCK_KEY)))
+                connection.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield  # one connection, one process: nobody to wait for
+        return
+    with Path(f"{database}.training.lock").open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
 
 def train_and_store(
     sessions: sessionmaker[Session], encoder: Encoder | None, seed: int = 0
@@ -23,7 +71,7 @@ def train_and_store(
     """Train on the stored knowledge base and store the model as ready.
 
     A failure is recorded with its error, and the last good model stays the
-    one that processes load.
+    one that processes load. Holds the training lease while it trains.
 
     Returns:
         The new model's id.
@@ -32,6 +80,13 @@ def train_and_store(
         NotTrained: there is no knowledge base to train on.
         TrainingFailed: training could not produce a model.
     """
+    with training_lease(sessions):
+        return _train_and_store(sessions, encoder, seed)
+
+
+def _train_and_store(
+    sessions: sessionmaker[Session], encoder: Encoder | None, seed: int
+) -> int:
     with sessions() as session:
         kb = read_knowledge_base(session)
         revision = kb_revision(session)
@@ -89,13 +144,17 @@ def ensure_model(
         TrainingFailed: training failed and there is no older model.
     """
     label = encoder_label(encoder)
-    with sessions() as session:
-        revision = kb_revision(session)
-        existing = model_versions.ready_for_revision(session, revision, label)
+    existing = _ready_for_current(sessions, label)
     if existing is not None:
         return existing
     try:
-        return train_and_store(sessions, encoder, seed)
+        with training_lease(sessions):
+            # Another process may have trained this revision while we waited.
+            existing = _ready_for_current(sessions, label)
+            if existing is not None:
+                log.info("model %d was trained by another process", existing)
+                return existing
+            return _train_and_store(sessions, encoder, seed)
     except TrainingFailed:
         with sessions() as session:
             fallback = model_versions.latest_ready_id(session, label)
@@ -103,3 +162,9 @@ def ensure_model(
             raise
         log.warning("using the last good model %d", fallback)
         return fallback
+
+
+def _ready_for_current(sessions: sessionmaker[Session], label: str) -> int | None:
+    with sessions() as session:
+        revision = kb_revision(session)
+        return model_versions.ready_for_revision(session, revision, label)
