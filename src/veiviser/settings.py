@@ -74,6 +74,64 @@ class Settings:
     demo_mode: bool = _setting(
         False, "Serve demo-only pages (never on a production site).", _bool
     )
+    member_token_algorithms: tuple[str, ...] = _setting(
+        ("HS256",),
+        "Comma-separated JWT algorithms accepted for member-portal login tokens "
+        "(HS256, RS256, ES256, ...); 'none' is never accepted.",
+        _list,
+    )
+    member_token_secret: str = _setting(
+        "", "Shared secret for HS256 member tokens; empty: member login off."
+    )
+    member_token_public_key: str = _setting(
+        "", "Path to the member portal's PEM public key (RS256/ES256 tokens)."
+    )
+    member_token_jwks: str = _setting(
+        "",
+        "The member portal's JWKS: a file path, or an http(s) URL that is "
+        "fetched only when set here.",
+    )
+    member_token_issuer: str = _setting(
+        "", "Required `iss` of member tokens (the member portal's name or URL)."
+    )
+    member_token_audience: str = _setting(
+        "veiviser", "Required `aud` of member tokens."
+    )
+    member_token_leeway_seconds: int = _setting(
+        30, "Clock skew allowed when checking a member token's times.", int
+    )
+    member_token_max_lifetime_seconds: int = _setting(
+        3600,
+        "Member tokens that expire further ahead than this are refused.",
+        int,
+    )
+    member_directory: str = _setting(
+        "tables",
+        "Where member records come from: 'tables' (built in, loaded with "
+        "`veiviser members import`) or 'http' (the member system, "
+        "VEIVISER_MEMBER_API_*).",
+    )
+    member_api_url: str = _setting(
+        "", "Base URL of the external member system (member_directory=http)."
+    )
+    member_api_token: str = _setting(
+        "", "Bearer token veiviser sends to the external member system."
+    )
+    member_api_timeout_seconds: float = _setting(
+        2.0, "Time limit for connecting to and reading from the member system.", float
+    )
+    member_api_retries: int = _setting(
+        1, "Further attempts after a failed call to the member system.", int
+    )
+    member_api_breaker_failures: int = _setting(
+        5,
+        "Failed calls in a row after which the member system is left alone "
+        "for a while (members get general answers meanwhile).",
+        int,
+    )
+    member_api_breaker_seconds: float = _setting(
+        30.0, "How long the member system is left alone after failures.", float
+    )
     model_poll_seconds: float = _setting(
         1.0, "How often a process checks the database for a newer model.", float
     )

@@ -38,17 +38,21 @@ def settings_command(settings: Settings, markdown: bool) -> None:
         click.echo(settings_markdown(), nl=False)
         return
     for name, value in vars(settings).items():
-        click.echo(f"{name} = {value}")
+        # Secrets are set or not; their values stay out of terminals and logs.
+        secret = name.endswith(("_secret", "_token", "_password"))
+        click.echo(f"{name} = {'(set)' if secret and value else value}")
 
 
 def _register() -> None:
     from veiviser.cli.chat import chat_command
     from veiviser.cli.evaluate import eval_command
     from veiviser.cli.kb_io import export_command, import_command
+    from veiviser.cli.members import members_command
     from veiviser.cli.serve import serve_command
     from veiviser.cli.train import train_command
 
     cli.add_command(eval_command)
+    cli.add_command(members_command)
     for command in (
         serve_command,
         chat_command,

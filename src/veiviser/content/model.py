@@ -105,6 +105,21 @@ class Intent(_Strict):
             )
         return value
 
+    @field_validator("personal_answer")
+    @classmethod
+    def _placeholders_are_known(cls, value: str | None) -> str | None:
+        # The placeholder language belongs to the member features; importing
+        # it here keeps one definition for YAML files and the admin editor.
+        from veiviser.members.templates import PersonalTemplateError, check_template
+
+        if value is None or not value.strip():
+            return None
+        try:
+            check_template(value)
+        except PersonalTemplateError as error:
+            raise ValueError(error.message) from None
+        return value
+
 
 class KnowledgeBase(_Strict):
     """Everything the assistant knows: organisation, texts, intents, declines."""

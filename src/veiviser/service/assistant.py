@@ -14,9 +14,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from veiviser.members.access import MemberAccess
+from veiviser.members.demo import ensure_demo_members
 from veiviser.nlu import Encoder, load_encoder
 from veiviser.service.chat import ChatService
 from veiviser.service.knowledge import import_if_empty
+from veiviser.service.members import PersonalAnswers
 from veiviser.service.runtime import (
     ModelHolder,
     ModelWatcher,
@@ -44,7 +47,14 @@ class Assistant:
         self.sessions: sessionmaker[Session] = session_factory(engine)
         self.encoder = encoder
         self.models = ModelHolder()
-        self.chat = ChatService(self.sessions, self.models, settings.max_message_chars)
+        self.chat = ChatService(
+            self.sessions,
+            self.models,
+            settings.max_message_chars,
+            personal=PersonalAnswers(
+                MemberAccess.from_settings(settings, self.sessions)
+            ),
+        )
         self.watcher = ModelWatcher(
             self.models,
             self.sessions,
@@ -86,6 +96,9 @@ class Assistant:
         source = kb if kb is not None else self.settings.kb
         if import_if_empty(self.sessions, source):
             log.info("knowledge base imported from %s", source)
+        demo_directory = self.settings.demo_mode and self.settings.member_directory
+        if demo_directory == "tables" and ensure_demo_members(self.sessions):
+            log.info("fictional demo members imported (demo mode)")
         model_id = ensure_model(self.sessions, self.encoder, self.settings.seed)
         self.models.current = load_runtime(
             self.sessions, model_id, self.encoder, self.settings.handover_intent

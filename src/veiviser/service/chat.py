@@ -13,7 +13,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -29,6 +29,7 @@ from veiviser.service.errors import (
     TokenMissing,
     WrongToken,
 )
+from veiviser.service.members import ANONYMOUS, Login, PersonalAnswers
 from veiviser.service.runtime import ModelHolder, Runtime
 from veiviser.store import conversations as repo
 from veiviser.store.models import Conversation, Message, utc_now
@@ -124,6 +125,7 @@ class ChatService:
         sessions: database sessions.
         models: the model in use.
         max_message_chars: longest message accepted.
+        personal: member login and personal answers (off without it).
     """
 
     def __init__(
@@ -131,10 +133,12 @@ class ChatService:
         sessions: sessionmaker[Session],
         models: ModelHolder,
         max_message_chars: int = 2000,
+        personal: PersonalAnswers | None = None,
     ) -> None:
         self.sessions = sessions
         self.models = models
         self.max_message_chars = max_message_chars
+        self.personal = personal or PersonalAnswers(None)
 
     def start(self) -> NewConversation:
         """Open a conversation with a greeting."""
@@ -160,6 +164,7 @@ class ChatService:
         token: str | None,
         text: str,
         client_id: str | None = None,
+        login: Login = ANONYMOUS,
     ) -> Exchange:
         """Answer one member message.
 
@@ -169,6 +174,8 @@ class ChatService:
             text: the member's message as typed.
             client_id: the browser's id for this message. A retry with the same
                 id returns the stored exchange instead of answering twice.
+            login: who the request speaks for (``identify``); decides what a
+                personal answer shows.
 
         Raises:
             EmptyMessage: nothing but whitespace.
@@ -183,7 +190,7 @@ class ChatService:
         if client_id is not None:
             earlier = self._earlier_exchange(conversation_id, client_id)
             if earlier is not None:
-                return earlier
+                return self._personal_exchange(conversation_id, earlier, login)
         cleaned = clean_message(without_lone_surrogates(text), self.max_message_chars)
         masked = mask_personal_data(cleaned)
         runtime = self.models.require()
@@ -209,16 +216,26 @@ class ChatService:
             f", masked {member.masked}" if member.masked else "",
         )
         log.debug("masked message: %s", masked.text)
-        return exchange
+        return self._personal_exchange(conversation_id, exchange, login, new=True)
 
     def history(
-        self, conversation_id: str, token: str | None, after: int = 0
+        self,
+        conversation_id: str,
+        token: str | None,
+        after: int = 0,
+        login: Login = ANONYMOUS,
     ) -> list[MessageView]:
-        """The conversation's messages after sequence number ``after``."""
+        """The conversation's messages after sequence number ``after``.
+
+        A reply that used a personal template shows the personal answer
+        again only to a request whose ``login`` is a member (with today's
+        values); anyone else sees the general answer.
+        """
         self._authorised_state(conversation_id, token)
         with self._reading() as session:
             rows = repo.list_messages(session, conversation_id, after=after)
-        return [MessageView.from_row(row) for row in rows]
+        views = [MessageView.from_row(row) for row in rows]
+        return self._with_personal(conversation_id, views, login)
 
     def feedback(
         self,
@@ -261,6 +278,51 @@ class ChatService:
         with self._writing() as session:
             repo.delete_conversation(session, conversation_id)
         log.info("conversation %s deleted by the member", conversation_id[:8])
+
+    def identify(self, member_token: str | None) -> Login:
+        """Who a request's member token proves; a bad token is a failed login."""
+        return self.personal.identify(member_token)
+
+    def _personal_exchange(
+        self, conversation_id: str, exchange: Exchange, login: Login, new: bool = False
+    ) -> Exchange:
+        views = self._with_personal(conversation_id, [exchange.reply], login, new)
+        return Exchange(exchange.member, views[0])
+
+    def _with_personal(
+        self,
+        conversation_id: str,
+        views: list[MessageView],
+        login: Login,
+        new: bool = False,
+    ) -> list[MessageView]:
+        # The reply is stored first, as the general answer; its template is
+        # marked after, so the turn's lock is never held while the member
+        # directory is asked. A lost mark only means the general answer.
+        runtime = self.models.current
+        replies = [v for v in views if v.role == repo.ASSISTANT]
+        if runtime is None or not replies:
+            return views
+        with self._writing() if new else self._reading() as session:
+            for reply in replies if new else ():
+                self.personal.mark(
+                    session,
+                    conversation_id,
+                    reply.seq,
+                    reply.outcome,
+                    reply.intent,
+                    runtime.view,
+                )
+            templates = self.personal.templates(
+                session, conversation_id, [v.seq for v in replies]
+            )
+        general = {
+            v.seq: (templates[v.seq], v.html or "")
+            for v in replies
+            if v.seq in templates
+        }
+        shown = self.personal.shown(general, login, runtime.view)
+        return [replace(v, html=shown[v.seq]) if v.seq in shown else v for v in views]
 
     def _earlier_exchange(
         self, conversation_id: str, client_id: str

@@ -15,6 +15,7 @@ from veiviser.web.schemas import (
     FeedbackIn,
     FeedbackOut,
     HistoryOut,
+    LoginOut,
     MessageIn,
     MessageOut,
     ReplyOut,
@@ -35,6 +36,16 @@ Authorization = Annotated[
     Header(description="`Bearer <token>` with the conversation's token."),
 ]
 Seq = Annotated[int, Path(ge=1, le=2_000_000_000)]
+MEMBER_TOKEN_HEADER = "X-Member-Token"
+MemberToken = Annotated[
+    str | None,
+    Header(
+        alias=MEMBER_TOKEN_HEADER,
+        description="The member portal's signed login token (JWT), for personal "
+        "answers. Checked on every request; a refused token means the chat goes "
+        "on anonymously and `login.status` is `failed`.",
+    ),
+]
 
 
 def _chat(request: Request) -> ChatService:
@@ -64,11 +75,17 @@ def _known_shape(conversation_id: str) -> str:
 @router.post("/conversations", status_code=201, response_model=ConversationOut)
 def open_conversation(request: Request, response: Response) -> ConversationOut:
     """Open a conversation; the reply holds its id, token and greeting."""
+    # The member token (X-Member-Token) is read here as on every request, so
+    # the widget can say at once whether the login worked.
+    login = _chat(request).identify(request.headers.get(MEMBER_TOKEN_HEADER))
     new = _chat(request).start()
     response.headers["Location"] = f"/api/v1/conversations/{new.id}"
     response.headers["Cache-Control"] = "no-store"
     return ConversationOut(
-        id=new.id, token=new.token, messages=[MessageOut.of(new.greeting)]
+        id=new.id,
+        token=new.token,
+        messages=[MessageOut.of(new.greeting)],
+        login=LoginOut(status=login.status),
     )
 
 
@@ -78,10 +95,17 @@ def send_message(
     conversation_id: ConversationId,
     body: MessageIn,
     authorization: Authorization = None,
+    member_token: MemberToken = None,
 ) -> ReplyOut:
     """Send the member's message (or a button's payload); get the reply."""
-    exchange = _chat(request).send(
-        _known_shape(conversation_id), _token(authorization), body.text, body.client_id
+    chat = _chat(request)
+    login = chat.identify(member_token)
+    exchange = chat.send(
+        _known_shape(conversation_id),
+        _token(authorization),
+        body.text,
+        body.client_id,
+        login=login,
     )
     reply = exchange.reply
     return ReplyOut(
@@ -93,6 +117,7 @@ def send_message(
         html=reply.html or "",
         buttons=MessageOut.of(reply).buttons,
         member=MessageOut.of(exchange.member),
+        login=LoginOut(status=login.status),
     )
 
 
@@ -113,12 +138,19 @@ def read_history(
     conversation_id: ConversationId,
     authorization: Authorization = None,
     after: Annotated[int, Query(ge=0, le=2_000_000_000)] = 0,
+    member_token: MemberToken = None,
 ) -> HistoryOut:
     """The conversation's messages in order (those after ``after`` only)."""
-    messages = _chat(request).history(
-        _known_shape(conversation_id), _token(authorization), after
+    chat = _chat(request)
+    login = chat.identify(member_token)
+    messages = chat.history(
+        _known_shape(conversation_id), _token(authorization), after, login=login
     )
-    return HistoryOut(id=conversation_id, messages=[MessageOut.of(m) for m in messages])
+    return HistoryOut(
+        id=conversation_id,
+        messages=[MessageOut.of(m) for m in messages],
+        login=LoginOut(status=login.status),
+    )
 
 
 @router.post(

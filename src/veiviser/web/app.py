@@ -20,6 +20,7 @@ from veiviser.service import Assistant
 from veiviser.settings import Settings
 from veiviser.web.api import router
 from veiviser.web.errors import install_error_handlers
+from veiviser.web.member_portal import router as member_portal_router
 from veiviser.web.middleware import BodyLimit, SecurityHeaders
 from veiviser.web.widget import router as widget_router
 
@@ -55,6 +56,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(widget_router)
+    if settings.demo_mode:
+        # The demo portal signs anyone in without a password: demo only.
+        app.include_router(member_portal_router)
     _add_pages(app, settings)
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs_assets(app)
@@ -65,7 +69,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             CORSMiddleware,
             allow_origins=list(settings.allowed_origins),
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-Member-Token"],
             allow_credentials=False,
             max_age=600,
         )

@@ -81,12 +81,27 @@ class MessageOut(BaseModel):
         )
 
 
+class LoginOut(BaseModel):
+    """How the request's member token (header ``X-Member-Token``) fared.
+
+    ``anonymous``: no token was sent. ``member``: the token is valid, and
+    personal answers are given. ``failed``: the token was refused (expired,
+    forged, wrong issuer or audience); the chat goes on anonymously.
+    """
+
+    status: Literal["anonymous", "member", "failed"] = "anonymous"
+
+
 class ConversationOut(BaseModel):
     """A new conversation. Keep the token: it is shown only this once."""
 
     id: str = Field(description="128 random bits as 32 hex digits.")
     token: str = Field(description="Send as `Authorization: Bearer <token>`.")
     messages: list[MessageOut]
+    login: LoginOut = Field(
+        default_factory=LoginOut,
+        description="Whether the request's member token was accepted.",
+    )
 
 
 class ReplyOut(BaseModel):
@@ -102,6 +117,10 @@ class ReplyOut(BaseModel):
     html: str
     buttons: list[ButtonOut]
     member: MessageOut = Field(description="The member's message as stored.")
+    login: LoginOut = Field(
+        default_factory=LoginOut,
+        description="Whether the request's member token was accepted.",
+    )
 
 
 class HistoryOut(BaseModel):
@@ -109,6 +128,10 @@ class HistoryOut(BaseModel):
 
     id: str
     messages: list[MessageOut]
+    login: LoginOut = Field(
+        default_factory=LoginOut,
+        description="Whether the request's member token was accepted.",
+    )
 
 
 class FeedbackOut(BaseModel):
