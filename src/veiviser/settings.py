@@ -151,6 +151,26 @@ class Settings:
     retention_days: int = _setting(
         90, "Conversations older than this many days are deleted.", int
     )
+    admin_session_hours: float = _setting(
+        12.0, "How long an admin login lasts before staff must log in again.", float
+    )
+    login_max_failures: int = _setting(
+        5,
+        "Failed admin logins allowed per account within the lockout window "
+        "(four times as many per client address).",
+        int,
+    )
+    login_lockout_minutes: int = _setting(
+        15, "Window in which failed admin logins are counted, in minutes.", int
+    )
+    admin_upload_bytes: int = _setting(
+        5_000_000,
+        "Largest knowledge-base file accepted by the admin import, in bytes.",
+        int,
+    )
+    notice_timezone: str = _setting(
+        "Europe/Oslo", "Time zone in which editors enter a notice's start and end."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

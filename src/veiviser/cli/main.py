@@ -50,8 +50,10 @@ def _register() -> None:
     from veiviser.cli.members import members_command
     from veiviser.cli.serve import serve_command
     from veiviser.cli.train import train_command
+    from veiviser.cli.users import users_command
 
     cli.add_command(eval_command)
+    cli.add_command(users_command)
     cli.add_command(members_command)
     for command in (
         serve_command,

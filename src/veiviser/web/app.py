@@ -18,6 +18,7 @@ from veiviser import __version__
 from veiviser.dialogue import Texts
 from veiviser.service import Assistant
 from veiviser.settings import Settings
+from veiviser.web.admin import ADMIN_UPLOAD_PATH, install_admin
 from veiviser.web.api import router
 from veiviser.web.errors import install_error_handlers
 from veiviser.web.member_portal import router as member_portal_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(widget_router)
+    install_admin(app)
     if settings.demo_mode:
         # The demo portal signs anyone in without a password: demo only.
         app.include_router(member_portal_router)
@@ -63,7 +65,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs_assets(app)
 
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        larger={ADMIN_UPLOAD_PATH: settings.admin_upload_bytes},
+    )
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
