@@ -151,6 +151,42 @@ class Settings:
     retention_days: int = _setting(
         90, "Conversations older than this many days are deleted.", int
     )
+    handover_timezone: str = _setting(
+        "Europe/Oslo", "Time zone of the opening hours advisors keep."
+    )
+    handover_heartbeat_seconds: float = _setting(
+        45.0,
+        "An advisor not heard from for this long counts as away, and the "
+        "conversations they had go back to the queue.",
+        float,
+    )
+    handover_stream_seconds: float = _setting(
+        25.0,
+        "How long one live-chat stream stays open before the browser reconnects "
+        "(it resumes after the last event it saw).",
+        float,
+    )
+    handover_poll_seconds: float = _setting(
+        0.5, "How often a live-chat stream checks the database for new events.", float
+    )
+    smtp_host: str = _setting(
+        "", "SMTP server for e-mail about messages left for advisors; empty: no e-mail."
+    )
+    smtp_port: int = _setting(25, "Port of the SMTP server.", int)
+    smtp_starttls: bool = _setting(
+        False, "Upgrade the SMTP connection with STARTTLS.", _bool
+    )
+    smtp_username: str = _setting("", "SMTP login name; empty: no login.")
+    smtp_password: str = _setting("", "SMTP password.")
+    smtp_from: str = _setting("", "Sender address of e-mail to advisors.")
+    smtp_to: tuple[str, ...] = _setting(
+        (), "Comma-separated addresses that hear about new messages.", _list
+    )
+    public_url: str = _setting(
+        "",
+        "The address staff reach this server on (e.g. https://chat.forbundet.no), "
+        "used for links in e-mail.",
+    )
     admin_session_hours: float = _setting(
         12.0, "How long an admin login lasts before staff must log in again.", float
     )

@@ -12,6 +12,12 @@ The rules, in the order they apply:
    offered when both answers together would be too long to read.
 5. Anything else is declined with related suggestions and the tip to ask one
    short question at a time; two declines in a row offer a person.
+6. After a thumbs down, a wish for help (the "person" intent, or a message
+   the assistant cannot answer) goes straight to a person.
+
+A ``handover`` reply carries why a person was offered (``asked``, ``offer``,
+``declines``, ``thumbs_down``); the service layer replaces its text with what
+is possible right now (a live advisor, or a message left for later).
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ Outcome = Literal["greeting", "answer", "clarify", "multi", "fallback", "handove
 Classify = Callable[[str], Decision]
 
 HANDOVER_ACTION = "handover"
+# Why a person was offered; the action of a person button names it.
+ASKED = "asked"
+OFFER = "offer"
+DECLINES = "declines"
+THUMBS_DOWN = "thumbs_down"
 INTENT_ACTION = "intent:"
 # Above this many characters two answers are too much for one chat bubble.
 MULTI_MAX_CHARS = 1400
@@ -69,6 +80,7 @@ class Reply:
     confidence: float | None = None
     buttons: tuple[Button, ...] = ()
     alternatives: tuple[Candidate, ...] = ()
+    handover_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,14 +91,24 @@ class ConversationState:
         declines_in_row: fallbacks since the last reply that was not one.
         offers: normalised button text to action, for the buttons offered so
             far (the newest ``MAX_OFFERS``).
+        disliked: the member's last rating was a thumbs down and nothing was
+            asked since.
+        handover_reason: why a person was last offered, for the handover.
     """
 
     declines_in_row: int = 0
     offers: dict[str, str] = field(default_factory=dict)
+    disliked: bool = False
+    handover_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The state as plain JSON data."""
-        return {"declines_in_row": self.declines_in_row, "offers": dict(self.offers)}
+        return {
+            "declines_in_row": self.declines_in_row,
+            "offers": dict(self.offers),
+            "disliked": self.disliked,
+            "handover_reason": self.handover_reason,
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> ConversationState:
@@ -95,11 +117,14 @@ class ConversationState:
             return cls()
         declines = data.get("declines_in_row")
         offers = data.get("offers")
+        reason = data.get("handover_reason")
         return cls(
             declines_in_row=declines if isinstance(declines, int) else 0,
             offers={str(k): str(v) for k, v in offers.items() if isinstance(v, str)}
             if isinstance(offers, dict)
             else {},
+            disliked=data.get("disliked") is True,
+            handover_reason=reason if isinstance(reason, str) else None,
         )
 
 
@@ -127,18 +152,38 @@ def take_turn(
         reply = _act(action, view)
     else:
         reply = _reply_to(classify(text), view)
+    if state.disliked and reply.outcome in ("fallback", "handover"):
+        # A thumbs down and then a wish for help: no second attempt.
+        reply = _handover(view, THUMBS_DOWN)
 
     declines = state.declines_in_row + 1 if reply.outcome == "fallback" else 0
     if declines >= DECLINES_BEFORE_PERSON:
         reply = _with_person_offer(reply, view)
 
     offers = _remember(state.offers, reply.buttons)
-    return reply, ConversationState(declines_in_row=declines, offers=offers)
+    new_state = ConversationState(
+        declines_in_row=declines,
+        offers=offers,
+        handover_reason=reply.handover_reason or state.handover_reason,
+    )
+    return reply, new_state
 
 
 def remember_buttons(state: ConversationState, reply: Reply) -> ConversationState:
     """The state after showing ``reply`` without a member message (greeting)."""
     return replace(state, offers=_remember(state.offers, reply.buttons))
+
+
+def after_thumbs_down(
+    state: ConversationState, view: KnowledgeView
+) -> ConversationState:
+    """The state after a thumbs down: a wish for help now reaches a person.
+
+    The person button's text is remembered too, so a browser that offers it
+    after the rating gets a person whatever the model makes of the words.
+    """
+    person = _person_button(view, THUMBS_DOWN)
+    return replace(state, disliked=True, offers=_remember(state.offers, (person,)))
 
 
 def _remember(offers: dict[str, str], buttons: tuple[Button, ...]) -> dict[str, str]:
@@ -154,8 +199,9 @@ def _remember(offers: dict[str, str], buttons: tuple[Button, ...]) -> dict[str, 
 
 
 def _act(action: str, view: KnowledgeView) -> Reply:
-    if action == HANDOVER_ACTION:
-        return _handover(view)
+    if action == HANDOVER_ACTION or action.startswith(HANDOVER_ACTION + ":"):
+        reason = action.partition(":")[2] or OFFER
+        return _handover(view, reason)
     intent = view.intent(action.removeprefix(INTENT_ACTION))
     if intent is None:
         # The button's intent was removed since it was offered.
@@ -197,6 +243,7 @@ def _answer(
         confidence=confidence,
         buttons=buttons,
         alternatives=alternatives,
+        handover_reason=ASKED if outcome == "handover" else None,
     )
 
 
@@ -216,20 +263,24 @@ def _intent_button(
     return Button(text, text, INTENT_ACTION + intent.id)
 
 
-def _person_button(view: KnowledgeView) -> Button:
+def _person_button(view: KnowledgeView, reason: str = OFFER) -> Button:
     text = view.texts.get("person_button")
-    return Button(text, text, HANDOVER_ACTION)
+    action = HANDOVER_ACTION if reason == OFFER else f"{HANDOVER_ACTION}:{reason}"
+    return Button(text, text, action)
 
 
-def _handover(view: KnowledgeView) -> Reply:
+def _handover(view: KnowledgeView, reason: str) -> Reply:
+    # The contact details stand in for the live flow where there is none
+    # (the terminal chat); the service layer replaces them with what is
+    # possible right now.
     person = view.intent(view.handover_intent)
-    html = view.contact_html
     return Reply(
         "handover",
-        html,
+        view.contact_html,
         intent=person.id if person is not None else None,
         intents=(person.id,) if person is not None else (),
         confidence=1.0,
+        handover_reason=reason,
     )
 
 
@@ -315,8 +366,8 @@ def _fallback(decision: Decision, view: KnowledgeView) -> Reply:
 
 
 def _with_person_offer(reply: Reply, view: KnowledgeView) -> Reply:
-    person = _person_button(view)
-    if person in reply.buttons:
+    person = _person_button(view, DECLINES)
+    if any(button.label == person.label for button in reply.buttons):
         return reply
     return replace(
         reply,

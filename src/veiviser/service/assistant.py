@@ -18,6 +18,7 @@ from veiviser.members.access import MemberAccess
 from veiviser.members.demo import ensure_demo_members
 from veiviser.nlu import Encoder, load_encoder
 from veiviser.service.chat import ChatService
+from veiviser.service.handover import HandoverService
 from veiviser.service.knowledge import import_if_empty
 from veiviser.service.members import PersonalAnswers
 from veiviser.service.runtime import (
@@ -55,6 +56,10 @@ class Assistant:
                 MemberAccess.from_settings(settings, self.sessions)
             ),
         )
+        self.handover = HandoverService(
+            self.sessions, settings, self.models, self.chat.authorise
+        )
+        self.chat.handover = self.handover
         self.watcher = ModelWatcher(
             self.models,
             self.sessions,

@@ -15,13 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.dialogue import ConversationState, Reply, greeting, take_turn
-from veiviser.dialogue.turn import Button, remember_buttons
+from veiviser.dialogue.turn import Button, after_thumbs_down, remember_buttons
+from veiviser.dialogue.view import KnowledgeView
 from veiviser.errors import EmptyMessage, StorageUnavailable
+from veiviser.handover.errors import WithPerson
 from veiviser.service.errors import (
     ConversationNotFound,
     MessageNotFound,
@@ -44,6 +47,14 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Two turns of one conversation racing for the same sequence number: the
 # loser recomputes its number and tries again.
 SEQ_RETRIES = 3
+
+
+class HandoverHooks(Protocol):
+    """What the chat needs from the handover (``service.handover``)."""
+
+    def is_with_person(self, conversation_id: str) -> bool: ...
+
+    def offer(self, reply: Reply, view: KnowledgeView) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,8 @@ class ChatService:
         self.sessions = sessions
         self.models = models
         self.max_message_chars = max_message_chars
+        # Set by the Assistant; without it a handover shows contact details.
+        self.handover: HandoverHooks | None = None
         self.personal = personal or PersonalAnswers(None)
 
     def start(self) -> NewConversation:
@@ -191,6 +204,10 @@ class ChatService:
             earlier = self._earlier_exchange(conversation_id, client_id)
             if earlier is not None:
                 return self._personal_exchange(conversation_id, earlier, login)
+        if self.handover is not None and self.handover.is_with_person(conversation_id):
+            # A person has the conversation (or the member waits for one):
+            # the assistant stays silent.
+            raise WithPerson("A person has this conversation; the assistant waits.")
         cleaned = clean_message(without_lone_surrogates(text), self.max_message_chars)
         masked = mask_personal_data(cleaned)
         runtime = self.models.require()
@@ -198,6 +215,8 @@ class ChatService:
         reply, new_state = take_turn(
             state, masked.text, runtime.model.classify, runtime.view
         )
+        if reply.outcome == "handover" and self.handover is not None:
+            reply = self.handover.offer(reply, runtime.view)
         member = Message(
             conversation_id=conversation_id,
             role=repo.MEMBER,
@@ -266,6 +285,8 @@ class ChatService:
                     details={"seq": seq},
                 )
             repo.save_feedback(session, message.id, rating, masked_comment)
+            if rating == "down":
+                self._note_thumbs_down(session, conversation_id)
         log.info("conversation %s: feedback %s on %d", conversation_id[:8], rating, seq)
 
     def delete(self, conversation_id: str, token: str | None) -> None:
@@ -323,6 +344,23 @@ class ChatService:
         }
         shown = self.personal.shown(general, login, runtime.view)
         return [replace(v, html=shown[v.seq]) if v.seq in shown else v for v in views]
+
+    def authorise(self, conversation_id: str, token: str | None) -> None:
+        """Check a conversation's token (for the handover's endpoints).
+
+        Raises:
+            ConversationNotFound, TokenMissing, WrongToken: see the names.
+        """
+        self._authorised_state(conversation_id, token)
+
+    def _note_thumbs_down(self, session: Session, conversation_id: str) -> None:
+        # After a thumbs down, a wish for help goes straight to a person.
+        runtime = self.models.current
+        conversation = repo.get_conversation(session, conversation_id)
+        if runtime is None or conversation is None:
+            return
+        state = ConversationState.from_json(conversation.state)
+        conversation.state = after_thumbs_down(state, runtime.view).to_json()
 
     def _earlier_exchange(
         self, conversation_id: str, client_id: str

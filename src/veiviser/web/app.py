@@ -21,6 +21,7 @@ from veiviser.settings import Settings
 from veiviser.web.admin import ADMIN_UPLOAD_PATH, install_admin
 from veiviser.web.api import router
 from veiviser.web.errors import install_error_handlers
+from veiviser.web.handover_api import router as handover_router
 from veiviser.web.member_portal import router as member_portal_router
 from veiviser.web.middleware import BodyLimit, SecurityHeaders
 from veiviser.web.widget import router as widget_router
@@ -57,6 +58,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(widget_router)
+    app.include_router(handover_router)
     install_admin(app)
     if settings.demo_mode:
         # The demo portal signs anyone in without a password: demo only.
