@@ -41,6 +41,9 @@ PATH_VALUES = {
     "user_id": "1",
     "intent_id": "ferie",
     "phrase_index": "0",
+    "handover_id": "1",
+    "ticket_id": "1",
+    "day": "2027-05-06",
 }
 
 
