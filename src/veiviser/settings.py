@@ -151,6 +151,17 @@ class Settings:
     retention_days: int = _setting(
         90, "Conversations older than this many days are deleted.", int
     )
+    insight_alert_emails: tuple[str, ...] = _setting(
+        (),
+        "Comma-separated addresses that get trend alerts (unusual weeks per "
+        "topic) through the SMTP server; empty: no e-mail.",
+        _list,
+    )
+    insight_alert_webhook: str = _setting(
+        "",
+        "URL that gets trend alerts as a JSON POST (e.g. a chat channel's "
+        "incoming webhook); empty: none.",
+    )
     handover_timezone: str = _setting(
         "Europe/Oslo", "Time zone of the opening hours advisors keep."
     )

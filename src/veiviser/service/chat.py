@@ -24,6 +24,7 @@ from veiviser.dialogue import ConversationState, Reply, greeting, take_turn
 from veiviser.dialogue.turn import Button, after_thumbs_down, remember_buttons
 from veiviser.dialogue.view import KnowledgeView
 from veiviser.errors import EmptyMessage, StorageUnavailable
+from veiviser.insight.visitors import visitor_hash
 from veiviser.handover.errors import WithPerson
 from veiviser.service.errors import (
     ConversationNotFound,
@@ -153,19 +154,30 @@ class ChatService:
         self.handover: HandoverHooks | None = None
         self.personal = personal or PersonalAnswers(None)
 
-    def start(self) -> NewConversation:
-        """Open a conversation with a greeting."""
+    def start(
+        self, visitor_id: str | None = None, now: datetime | None = None
+    ) -> NewConversation:
+        """Open a conversation with a greeting.
+
+        Args:
+            visitor_id: the browser's random visitor id, kept only as a keyed
+                hash for counting returning visitors; never a member's id.
+            now: the time to record (simulated traffic); defaults to now.
+        """
         runtime = self.models.require()
         conversation_id = secrets.token_hex(16)
         token = secrets.token_urlsafe(32)
         reply = greeting(runtime.view)
         state = remember_buttons(ConversationState(), reply)
         with self._writing() as session:
-            repo.create_conversation(
+            conversation = repo.create_conversation(
                 session, conversation_id, token_hash(token), state.to_json()
             )
+            conversation.visitor_hash = visitor_hash(session, visitor_id)
+            if now is not None:
+                conversation.created_at = conversation.last_activity_at = now
             row = repo.add_message(
-                session, _assistant_row(conversation_id, 1, reply, runtime)
+                session, _assistant_row(conversation_id, 1, reply, runtime, now)
             )
             shown = MessageView.from_row(row)
         log.info("conversation %s opened", conversation_id[:8])
@@ -178,6 +190,7 @@ class ChatService:
         text: str,
         client_id: str | None = None,
         login: Login = ANONYMOUS,
+        now: datetime | None = None,
     ) -> Exchange:
         """Answer one member message.
 
@@ -189,6 +202,7 @@ class ChatService:
                 id returns the stored exchange instead of answering twice.
             login: who the request speaks for (``identify``); decides what a
                 personal answer shows.
+            now: the time to record (simulated traffic); defaults to now.
 
         Raises:
             EmptyMessage: nothing but whitespace.
@@ -224,6 +238,7 @@ class ChatService:
             language=guess_language(masked.text),
             masked=sorted({kind.value for kind in masked.found}),
             client_id=client_id,
+            created_at=now or utc_now(),
         )
         exchange = self._store_turn(conversation_id, member, reply, new_state, runtime)
         log.info(
@@ -263,8 +278,11 @@ class ChatService:
         seq: int,
         rating: str,
         comment: str | None,
+        now: datetime | None = None,
     ) -> None:
         """Record the member's rating of one reply, with an optional comment.
+
+        ``now`` is the time to record (simulated traffic); defaults to now.
 
         Raises:
             MessageNotFound: no message has this number.
@@ -284,7 +302,9 @@ class ChatService:
                     f"Message {seq} is the member's own; rate a reply.",
                     details={"seq": seq},
                 )
-            repo.save_feedback(session, message.id, rating, masked_comment)
+            saved = repo.save_feedback(session, message.id, rating, masked_comment)
+            if now is not None:
+                saved.created_at = now
             if rating == "down":
                 self._note_thumbs_down(session, conversation_id)
         log.info("conversation %s: feedback %s on %d", conversation_id[:8], rating, seq)
@@ -400,7 +420,9 @@ class ChatService:
                     seq = repo.next_seq(session, conversation_id)
                     member_row = _copy(member, seq)
                     repo.add_message(session, member_row)
-                    assistant = _assistant_row(conversation_id, seq + 1, reply, runtime)
+                    assistant = _assistant_row(
+                        conversation_id, seq + 1, reply, runtime, member.created_at
+                    )
                     repo.add_message(session, assistant)
                     return Exchange(
                         MessageView.from_row(member_row),
@@ -487,11 +509,16 @@ def _copy(member: Message, seq: int) -> Message:
         language=member.language,
         masked=member.masked,
         client_id=member.client_id,
+        created_at=member.created_at,
     )
 
 
 def _assistant_row(
-    conversation_id: str, seq: int, reply: Reply, runtime: Runtime
+    conversation_id: str,
+    seq: int,
+    reply: Reply,
+    runtime: Runtime,
+    created_at: datetime | None = None,
 ) -> Message:
     return Message(
         conversation_id=conversation_id,
@@ -508,6 +535,7 @@ def _assistant_row(
             for c in reply.alternatives
         ],
         model_version_id=runtime.model_version_id,
+        created_at=created_at or utc_now(),
     )
 
 

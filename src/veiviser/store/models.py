@@ -185,6 +185,8 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_activity_at: Mapped[datetime] = mapped_column(default=utc_now)
     state: Mapped[dict[str, Any]]
+    # Keyed hash of the browser's random visitor id (insight); never a member.
+    visitor_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Message(Base):

@@ -73,12 +73,22 @@ def _known_shape(conversation_id: str) -> str:
 # fast as the server answers. Add one (per IP, in the database so that all
 # processes share it) before the widget goes on a public site without a proxy.
 @router.post("/conversations", status_code=201, response_model=ConversationOut)
-def open_conversation(request: Request, response: Response) -> ConversationOut:
+def open_conversation(
+    request: Request,
+    response: Response,
+    x_visitor_id: Annotated[
+        str | None,
+        Header(
+            description="The browser's random visitor id (optional); stored only "
+            "as a keyed hash, to count returning visitors."
+        ),
+    ] = None,
+) -> ConversationOut:
     """Open a conversation; the reply holds its id, token and greeting."""
     # The member token (X-Member-Token) is read here as on every request, so
     # the widget can say at once whether the login worked.
     login = _chat(request).identify(request.headers.get(MEMBER_TOKEN_HEADER))
-    new = _chat(request).start()
+    new = _chat(request).start(visitor_id=x_visitor_id)
     response.headers["Location"] = f"/api/v1/conversations/{new.id}"
     response.headers["Cache-Control"] = "no-store"
     return ConversationOut(

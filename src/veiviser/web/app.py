@@ -77,7 +77,12 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             CORSMiddleware,
             allow_origins=list(settings.allowed_origins),
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Member-Token"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-Member-Token",
+                "X-Visitor-Id",
+            ],
             allow_credentials=False,
             max_age=600,
         )

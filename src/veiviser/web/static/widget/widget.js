@@ -166,6 +166,23 @@
     }
   }
 
+  // A random id for this browser, so statistics can tell new visitors from
+  // returning ones. It is not tied to the member: the server keeps only a
+  // keyed hash of it.
+  function visitorId() {
+    var key = "veiviser-visitor";
+    try {
+      var id = window.localStorage.getItem(key);
+      if (!id) {
+        id = newClientId();
+        window.localStorage.setItem(key, id);
+      }
+      return id;
+    } catch (error) {
+      return null;
+    }
+  }
+
   function ApiError(status, body) {
     this.status = status;
     this.code = body && body.error && body.error.code;
@@ -363,6 +380,10 @@
       var headers = { Accept: "application/json" };
       if (body !== undefined) headers["Content-Type"] = "application/json";
       if (this.state && this.state.token) headers.Authorization = "Bearer " + this.state.token;
+      if (method === "POST" && path === "conversations") {
+        var visitor = visitorId();
+        if (visitor) headers["X-Visitor-Id"] = visitor;
+      }
       return fetch(config.api + path, {
         method: method,
         headers: headers,

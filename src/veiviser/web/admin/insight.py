@@ -1,0 +1,255 @@
+"""The insight dashboard, its CSV downloads and the trends as JSON.
+
+Every role but advisor may open it. Each chart is one ``Chart`` object: the
+page draws it as SVG, lists it as a table for screen readers and offers it
+as CSV, so the three cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from veiviser.errors import InvalidInput, NotFound
+from veiviser.insight import metrics
+from veiviser.insight.charts import Chart, svg, to_csv
+from veiviser.insight.clock import oslo_day
+from veiviser.service import Assistant
+from veiviser.service.insight import InsightService, Period, TrendView
+from veiviser.service.staff import Role, StaffUser
+from veiviser.store.models import utc_now
+from veiviser.web.admin.auth import require_role
+from veiviser.web.admin.pages import AdminFeature, NavItem, render
+from veiviser.web.admin.texts import t
+
+ROLES = (Role.ADMINISTRATOR, Role.EDITOR, Role.TRAINER, Role.ANALYST)
+router = APIRouter(prefix="/admin/insight", include_in_schema=False)
+Staff = Annotated[StaffUser, Depends(require_role(*ROLES))]
+TOP = 10
+CHARTS = ("volume", "intents", "groups", "heatmap", "visitors")
+
+
+@dataclass(frozen=True)
+class RateCard:
+    """One rate with its parts and its definition."""
+
+    key: str
+    value: float | None
+    part: int
+    whole: int
+
+
+def _service(request: Request) -> InsightService:
+    assistant: Assistant = request.app.state.assistant
+    return InsightService(assistant.sessions, request.app.state.settings)
+
+
+def _period(range_key: str | None, by: str | None) -> tuple[Period, bool]:
+    today = oslo_day(utc_now())
+    try:
+        return Period.ending(today, range_key, by), False
+    except InvalidInput:
+        return Period.ending(today, None, None), True
+
+
+@router.get("", response_class=HTMLResponse)
+async def dashboard(
+    request: Request, user: Staff, range: str | None = None, by: str | None = None
+) -> HTMLResponse:
+    """The dashboard for a period (7, 30, 90 or 365 days) and granularity."""
+    period, bad = _period(range, by)
+    context = await run_in_threadpool(_dashboard_context, _service(request), period)
+    return render(
+        request,
+        "admin/insight.html",
+        period=period,
+        range_key=_range_key(period),
+        bad_period=bad,
+        **context,
+    )
+
+
+@router.get("/{name}.csv")
+async def chart_csv(
+    request: Request,
+    user: Staff,
+    name: str,
+    range: str | None = None,
+    by: str | None = None,
+) -> Response:
+    """One chart's data as CSV (the same rows the chart and its table show)."""
+    if name not in CHARTS:
+        raise NotFound(
+            f"No chart is called {name[:40]!r}.", details={"chart": name[:40]}
+        )
+    period, _ = _period(range, by)
+    chart = await run_in_threadpool(build_chart, _service(request), period, name)
+    filename = f"veiviser-{name}-{period.first}-{period.last}.csv"
+    return Response(
+        "\ufeff" + to_csv(chart),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/trends.json")
+async def trends_json(request: Request, user: Staff) -> JSONResponse:
+    """Every active intent's trend for the last seven complete days, as JSON."""
+    service = _service(request)
+    await run_in_threadpool(service.refresh)
+    views = await run_in_threadpool(service.trends)
+    return JSONResponse({"trends": [trend_json(view) for view in views]})
+
+
+def trend_json(view: TrendView) -> dict[str, Any]:
+    """One trend as JSON; infinite ratios (nothing before) become null."""
+    trend = view.trend
+    return {
+        "intent": trend.intent,
+        "title": view.title,
+        "flagged": trend.flagged,
+        "message": view.sentence if trend.flagged else None,
+        "observed": trend.observed,
+        "expected": round(trend.expected, 3),
+        "ratio": None if trend.expected == 0 else round(trend.ratio, 3),
+        "p_value": trend.p_value,
+        "adjusted_p": trend.adjusted_p,
+        "dispersion": round(trend.dispersion, 3),
+        "series": [{"day": day.isoformat(), "count": n} for day, n in view.series],
+    }
+
+
+def _dashboard_context(service: InsightService, period: Period) -> dict[str, Any]:
+    service.refresh()
+    overview = service.read(metrics.overview, period.first, period.last)
+    charts = [build_chart(service, period, name) for name in CHARTS]
+    trends = service.trends()
+    return {
+        "totals": overview.totals,
+        "rates": _rate_cards(overview),
+        "charts": [(chart, svg(chart)) for chart in charts],
+        "flagged": [view for view in trends if view.trend.flagged],
+        "trends": trends[:TOP],
+    }
+
+
+def _rate_cards(overview: metrics.Overview) -> list[RateCard]:
+    totals, rates = overview.totals, overview.rates
+    messages, engaged = totals["member_messages"], totals["engaged"]
+    thumbs = totals["feedback_up"] + totals["feedback_down"]
+    return [
+        RateCard("answer", rates.answer, totals["answered"], messages),
+        RateCard("resolution", rates.resolution, totals["resolved"], engaged),
+        RateCard("decline", rates.decline, totals["declined"], messages),
+        RateCard("clarify", rates.clarify, totals["clarified"], messages),
+        RateCard("handover", rates.handover, totals["handed_over"], engaged),
+        RateCard("feedback", rates.feedback, totals["feedback_up"], thumbs),
+    ]
+
+
+def build_chart(service: InsightService, period: Period, name: str) -> Chart:
+    """The chart ``name`` for ``period``, read from the rollups."""
+    first, last = period.first, period.last
+    unit = t(f"insight.unit.{period.granularity}")
+    shown = {"first": _date(first), "last": _date(last), "unit": unit}
+    if name == "volume":
+        rows = service.read(
+            metrics.series, first, last, period.granularity,
+            ("conversations", "member_messages"),
+        )  # fmt: skip
+        return Chart(
+            "volume",
+            t("insight.chart.volume"),
+            t("insight.chart.volume_desc", **shown),
+            "bars",
+            _columns("period", "conversations", "messages"),
+            tuple(
+                (
+                    _bucket(start, period.granularity),
+                    v["conversations"],
+                    v["member_messages"],
+                )
+                for start, v in rows
+            ),
+        )
+    if name == "visitors":
+        rows = service.read(
+            metrics.series, first, last, period.granularity,
+            ("new_visitors", "returning_visitors"),
+        )  # fmt: skip
+        return Chart(
+            "visitors",
+            t("insight.chart.visitors"),
+            t("insight.chart.visitors_desc", **shown),
+            "bars",
+            _columns("period", "new", "returning"),
+            tuple(
+                (
+                    _bucket(s, period.granularity),
+                    v["new_visitors"],
+                    v["returning_visitors"],
+                )
+                for s, v in rows
+            ),
+        )
+    if name in ("intents", "groups"):
+        return _ranking_chart(service, period, name)
+    grid = service.read(metrics.heatmap, first, last)
+    return Chart(
+        "heatmap",
+        t("insight.chart.heatmap"),
+        t("insight.chart.heatmap_desc"),
+        "heatmap",
+        (t("insight.column.weekday"), *(f"{hour:02d}" for hour in range(24))),
+        tuple(
+            (t(f"insight.weekday.d{weekday}"), *grid[weekday]) for weekday in range(7)
+        ),
+    )
+
+
+def _ranking_chart(service: InsightService, period: Period, name: str) -> Chart:
+    reader = metrics.top_intents if name == "intents" else metrics.top_groups
+    ranked = service.read(reader, period.first, period.last, TOP)
+    label = "topic" if name == "intents" else "group"
+    return Chart(
+        name,
+        t(f"insight.chart.{name}"),
+        t(f"insight.chart.{name}_desc", count=TOP),
+        "hbars",
+        _columns(label, "count", "share"),
+        tuple(
+            (item.title or t("insight.no_group"), item.count, round(item.share, 4))
+            for item in ranked
+        ),
+    )
+
+
+def _columns(*keys: str) -> tuple[str, ...]:
+    return tuple(t(f"insight.column.{key}") for key in keys)
+
+
+def _bucket(start: date, granularity: str) -> str:
+    if granularity == "week":
+        year, week, _ = start.isocalendar()
+        return t("insight.week_label", week=week, year=year)
+    if granularity == "month":
+        return f"{t(f'insight.month.m{start.month}')} {start.year}"
+    return _date(start)
+
+
+def _date(day: date) -> str:
+    return day.strftime("%d.%m.%Y")
+
+
+def _range_key(period: Period) -> str:
+    return str((period.last - period.first).days + 1)
+
+
+feature = AdminFeature(
+    router=router, nav=(NavItem("/admin/insight", "nav.insight", ROLES),)
+)
