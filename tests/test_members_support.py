@@ -25,6 +25,12 @@ from test_store_support import SMALL_KB, small_kb
 from veiviser.content import KnowledgeBase
 from veiviser.content.yaml_io import load_knowledge_base
 from veiviser.members.demo import DEMO_MEMBERS
+from veiviser.service import Assistant
+from veiviser.service.knowledge import import_if_empty
+from veiviser.settings import Settings
+from veiviser.store import model_versions
+from veiviser.store.knowledge import kb_revision
+from veiviser.store.models import ModelVersion
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "src" / "veiviser" / "demo" / "kb"
 PERSONAL_INTENTS = ("faktura", "kurs", "tillitsvalgt", "medlemsbevis")
@@ -218,3 +224,48 @@ def member_system() -> Iterator[FakeMemberSystem]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model trained once on ``personal_kb``, reused by every test database."""
+
+    data: bytes
+    stats: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def personal_model(tmp_path_factory: pytest.TempPathFactory) -> TrainedModel:
+    """Train on the personal knowledge base once for the whole run.
+
+    Training is the slow part of opening an assistant; the model is the same
+    for every test database, so each test stores this one instead.
+    """
+    from test_store_support import open_assistant, settings_for, write_kb
+
+    work = tmp_path_factory.mktemp("personal-model")
+    settings = settings_for(
+        f"sqlite:///{work / 'model.db'}", write_kb(work, personal_kb())
+    )
+    assistant = open_assistant(settings)
+    try:
+        current = assistant.models.require()
+        with assistant.sessions() as session:
+            stored = model_versions.load_model(session, current.model_version_id)
+            row = session.get(ModelVersion, current.model_version_id)
+            assert stored is not None and row is not None
+            return TrainedModel(stored.data, dict(row.stats))
+    finally:
+        assistant.close()
+
+
+def open_with_model(settings: Settings, model: TrainedModel) -> Assistant:
+    """An assistant on ``personal_kb`` whose model is stored, not trained."""
+    assistant = Assistant.open(settings)
+    import_if_empty(assistant.sessions, settings.kb)
+    with assistant.sessions.begin() as session:
+        model_versions.save_model(
+            session, kb_revision(session), "none", model.data, model.stats
+        )
+    assistant.prepare()
+    return assistant
