@@ -11,21 +11,22 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-
 from veiviser.dialogue import ConversationState, Reply, greeting, take_turn
 from veiviser.dialogue.turn import Button, after_thumbs_down, remember_buttons
 from veiviser.dialogue.view import KnowledgeView
 from veiviser.errors import EmptyMessage, StorageUnavailable
-from veiviser.insight.visitors import visitor_hash
 from veiviser.handover.errors import WithPerson
+from veiviser.insight.visitors import visitor_hash
+from veiviser.nlu.decision import Decision
 from veiviser.service.errors import (
     ConversationNotFound,
     MessageNotFound,
@@ -37,7 +38,7 @@ from veiviser.service.members import ANONYMOUS, Login, PersonalAnswers
 from veiviser.service.runtime import ModelHolder, Runtime
 from veiviser.store import conversations as repo
 from veiviser.store.models import Conversation, Message, utc_now
-from veiviser.text import clean_message
+from veiviser.text import clean_message, normalize
 from veiviser.text.language import guess_language
 from veiviser.text.masking import mask_personal_data
 
@@ -210,9 +211,8 @@ class ChatService:
             ConversationNotFound, TokenMissing, WrongToken: see the names.
             NotTrained: no model is loaded yet.
         """
-        # Limitation: two turns of one conversation sent at the same instant
-        # are decided on the same state and the later one's state is kept;
-        # a member's browser sends one message at a time.
+        # This read only turns away unknown ids and wrong tokens early; the
+        # turn itself is decided on the state read again under the row lock.
         state = self._authorised_state(conversation_id, token)
         if client_id is not None:
             earlier = self._earlier_exchange(conversation_id, client_id)
@@ -226,11 +226,14 @@ class ChatService:
         masked = mask_personal_data(cleaned)
         runtime = self.models.require()
 
-        reply, new_state = take_turn(
-            state, masked.text, runtime.model.classify, runtime.view
-        )
-        if reply.outcome == "handover" and self.handover is not None:
-            reply = self.handover.offer(reply, runtime.view)
+        classify = _classify_early(runtime, masked.text, state)
+
+        def decide(current: ConversationState) -> tuple[Reply, ConversationState]:
+            reply, new_state = take_turn(current, masked.text, classify, runtime.view)
+            if reply.outcome == "handover" and self.handover is not None:
+                reply = self.handover.offer(reply, runtime.view)
+            return reply, new_state
+
         member = Message(
             conversation_id=conversation_id,
             role=repo.MEMBER,
@@ -240,13 +243,13 @@ class ChatService:
             client_id=client_id,
             created_at=now or utc_now(),
         )
-        exchange = self._store_turn(conversation_id, member, reply, new_state, runtime)
+        exchange = self._store_turn(conversation_id, member, decide, runtime)
         log.info(
             "conversation %s: %s %s (%.2f)%s",
             conversation_id[:8],
-            reply.outcome,
-            reply.intent or "-",
-            reply.confidence or 0.0,
+            exchange.reply.outcome,
+            exchange.reply.intent or "-",
+            exchange.reply.confidence or 0.0,
             f", masked {member.masked}" if member.masked else "",
         )
         log.debug("masked message: %s", masked.text)
@@ -386,16 +389,7 @@ class ChatService:
         self, conversation_id: str, client_id: str
     ) -> Exchange | None:
         with self._reading() as session:
-            member = repo.message_by_client_id(session, conversation_id, client_id)
-            if member is None:
-                return None
-            reply = repo.get_message(session, conversation_id, member.seq + 1)
-            if reply is None or reply.role != repo.ASSISTANT:
-                return None
-            log.info(
-                "conversation %s: repeated send answered again", conversation_id[:8]
-            )
-            return Exchange(MessageView.from_row(member), MessageView.from_row(reply))
+            return _stored_exchange(session, conversation_id, client_id)
 
     def _authorised_state(
         self, conversation_id: str, token: str | None
@@ -409,28 +403,18 @@ class ChatService:
         self,
         conversation_id: str,
         member: Message,
-        reply: Reply,
-        state: ConversationState,
+        decide: Callable[[ConversationState], tuple[Reply, ConversationState]],
         runtime: Runtime,
     ) -> Exchange:
         for attempt in range(SEQ_RETRIES):
             try:
                 with self._writing() as session:
-                    self._lock_conversation(session, conversation_id, state)
-                    seq = repo.next_seq(session, conversation_id)
-                    member_row = _copy(member, seq)
-                    repo.add_message(session, member_row)
-                    assistant = _assistant_row(
-                        conversation_id, seq + 1, reply, runtime, member.created_at
-                    )
-                    repo.add_message(session, assistant)
-                    return Exchange(
-                        MessageView.from_row(member_row),
-                        MessageView.from_row(assistant),
+                    return self._turn_under_lock(
+                        session, conversation_id, member, decide, runtime
                     )
             except IntegrityError:
-                # The same message retried at the same instant: the first
-                # copy won, and its exchange is the answer to both.
+                # The lock makes a clash rare (a retry racing its original
+                # across a deleted-and-recreated id); the first copy won.
                 if member.client_id is not None:
                     earlier = self._earlier_exchange(conversation_id, member.client_id)
                     if earlier is not None:
@@ -442,18 +426,31 @@ class ChatService:
         raise AssertionError("unreachable")
 
     @staticmethod
-    def _lock_conversation(
-        session: Session, conversation_id: str, state: ConversationState
-    ) -> None:
-        # Writing first serialises turns of one conversation: PostgreSQL
-        # locks the row, SQLite takes its write lock, before the next
-        # sequence number is read.
-        conversation = repo.get_conversation(session, conversation_id, for_update=True)
-        if conversation is None:
-            raise ConversationNotFound("The conversation was deleted.")
+    def _turn_under_lock(
+        session: Session,
+        conversation_id: str,
+        member: Message,
+        decide: Callable[[ConversationState], tuple[Reply, ConversationState]],
+        runtime: Runtime,
+    ) -> Exchange:
+        conversation = _lock_conversation(session, conversation_id)
+        if member.client_id is not None:
+            # A retry that waited for the lock while its original was stored.
+            stored = _stored_exchange(session, conversation_id, member.client_id)
+            if stored is not None:
+                return stored
+        reply, state = decide(ConversationState.from_json(conversation.state))
         conversation.state = state.to_json()
-        conversation.last_activity_at = utc_now()
-        session.flush()
+        seq = repo.next_seq(session, conversation_id)
+        member_row = _copy(member, seq)
+        repo.add_message(session, member_row)
+        assistant = _assistant_row(
+            conversation_id, seq + 1, reply, runtime, member.created_at
+        )
+        repo.add_message(session, assistant)
+        return Exchange(
+            MessageView.from_row(member_row), MessageView.from_row(assistant)
+        )
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
@@ -464,6 +461,61 @@ class ChatService:
     def _reading(self) -> Iterator[Session]:
         with _storage_errors(), self.sessions() as session:
             yield session
+
+
+def _lock_conversation(session: Session, conversation_id: str) -> Conversation:
+    """Lock the conversation for one turn and read its state under the lock.
+
+    The first statement is a write: on PostgreSQL it locks the row (turns of
+    other conversations go on), on SQLite it takes the database's write lock
+    before anything is read, so the state read next is the one the previous
+    turn committed and no other turn can commit in between.
+
+    Raises:
+        ConversationNotFound: the conversation was deleted meanwhile.
+    """
+    touched = session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_activity_at=utc_now())
+    )
+    if touched.rowcount == 0:  # type: ignore[attr-defined]
+        raise ConversationNotFound("The conversation was deleted.")
+    conversation = repo.get_conversation(session, conversation_id, for_update=True)
+    if conversation is None:
+        raise ConversationNotFound("The conversation was deleted.")
+    return conversation
+
+
+def _stored_exchange(
+    session: Session, conversation_id: str, client_id: str
+) -> Exchange | None:
+    """The exchange already stored for a browser's message id, if any."""
+    member = repo.message_by_client_id(session, conversation_id, client_id)
+    if member is None:
+        return None
+    reply = repo.get_message(session, conversation_id, member.seq + 1)
+    if reply is None or reply.role != repo.ASSISTANT:
+        return None
+    log.info("conversation %s: repeated send answered again", conversation_id[:8])
+    return Exchange(MessageView.from_row(member), MessageView.from_row(reply))
+
+
+def _classify_early(
+    runtime: Runtime, text: str, state: ConversationState
+) -> Callable[[str], Decision]:
+    """The model's classify, with this message's decision computed now.
+
+    Classifying (the encoder, ~10 ms) happens before the turn takes its lock,
+    so the lock is held only for the dialogue rules and the writes. A button
+    press needs no model; if the state changed meanwhile, the model runs
+    under the lock after all.
+    """
+    classify = runtime.model.classify
+    if state.offers.get(normalize(text)) is not None:
+        return classify
+    early = classify(text)
+    return lambda asked: early if asked == text else classify(asked)
 
 
 @contextmanager
