@@ -218,6 +218,26 @@ class Settings:
     notice_timezone: str = _setting(
         "Europe/Oslo", "Time zone in which editors enter a notice's start and end."
     )
+    rate_limit_per_minute: int = _setting(
+        300,
+        "Public API requests allowed per client address and minute in each "
+        "process (0: no limit); over it the API answers 429 with Retry-After. "
+        "An office behind one address shares it.",
+        int,
+    )
+    trusted_proxies: tuple[str, ...] = _setting(
+        (),
+        "Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For names the client, e.g. 127.0.0.1,10.0.0.0/8; "
+        "empty: the client is the connection's peer.",
+        _list,
+    )
+    workers: int = _setting(
+        1,
+        "Server processes `veiviser serve` starts on its port (each loads the "
+        "model; about one per CPU core).",
+        int,
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

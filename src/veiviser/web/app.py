@@ -17,13 +17,15 @@ from starlette.concurrency import run_in_threadpool
 from veiviser import __version__
 from veiviser.dialogue import Texts
 from veiviser.service import Assistant
-from veiviser.settings import Settings
+from veiviser.settings import Settings, SettingsError
 from veiviser.web.admin import ADMIN_UPLOAD_PATH, install_admin
 from veiviser.web.api import router
 from veiviser.web.errors import install_error_handlers
 from veiviser.web.handover_api import router as handover_router
 from veiviser.web.member_portal import router as member_portal_router
 from veiviser.web.middleware import BodyLimit, SecurityHeaders
+from veiviser.web.ops import RATE_LIMITED, install_ops
+from veiviser.web.ratelimit import RateLimit, parse_networks
 from veiviser.web.widget import router as widget_router
 
 log = logging.getLogger(__name__)
@@ -58,11 +60,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(widget_router)
-    app.include_router(handover_router)
-    install_admin(app)
     if settings.demo_mode:
         # The demo portal signs anyone in without a password: demo only.
         app.include_router(member_portal_router)
+    app.include_router(handover_router)
+    install_admin(app)
     _add_pages(app, settings)
     app.mount(STATIC_URL, StaticFiles(directory=HERE / "static"), name="static")
     _mount_docs_assets(app)
@@ -72,6 +74,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         limit=settings.max_body_bytes,
         larger={ADMIN_UPLOAD_PATH: settings.admin_upload_bytes},
     )
+    _add_rate_limit(app, settings)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -87,7 +90,27 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             max_age=600,
         )
     app.add_middleware(SecurityHeaders)
+    # Outermost: every response, 413 and 429 included, is logged and counted.
+    install_ops(app)
     return app
+
+
+def _add_rate_limit(app: FastAPI, settings: Settings) -> None:
+    if settings.rate_limit_per_minute <= 0:
+        return
+    try:
+        trusted = parse_networks(settings.trusted_proxies)
+    except ValueError as error:
+        raise SettingsError(
+            f"VEIVISER_TRUSTED_PROXIES holds a value that is not an address or "
+            f"network: {error}"
+        ) from error
+    app.add_middleware(
+        RateLimit,
+        per_minute=settings.rate_limit_per_minute,
+        trusted_proxies=trusted,
+        on_refused=RATE_LIMITED.inc,
+    )
 
 
 def _lifespan(
