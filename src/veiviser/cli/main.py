@@ -49,16 +49,18 @@ def _register() -> None:
     from veiviser.cli.insight import insight_command
     from veiviser.cli.kb_io import export_command, import_command
     from veiviser.cli.members import members_command
+    from veiviser.cli.purge import purge_command
     from veiviser.cli.serve import serve_command
     from veiviser.cli.simulate import simulate_command
     from veiviser.cli.train import train_command
     from veiviser.cli.users import users_command
 
     cli.add_command(eval_command)
+    cli.add_command(members_command)
+    cli.add_command(purge_command)
     cli.add_command(simulate_command)
     cli.add_command(insight_command)
     cli.add_command(users_command)
-    cli.add_command(members_command)
     for command in (
         serve_command,
         chat_command,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import shutil
+import tempfile
 from typing import TYPE_CHECKING
 
 import click
@@ -11,6 +14,8 @@ import click
 from veiviser.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from veiviser.service import Assistant
 
 
@@ -24,9 +29,18 @@ if TYPE_CHECKING:
     help="Knowledge base for an empty database: a YAML file or folder, or "
     "'demo' [setting VEIVISER_KB].",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Server processes on this port [setting VEIVISER_WORKERS].",
+)
 @click.pass_obj
 def serve_command(
-    settings: Settings, host: str | None, port: int | None, kb: str | None
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    kb: str | None,
+    workers: int | None,
 ) -> None:
     """Serve the assistant: API under /api/v1, chat page at /, docs at /docs.
 
@@ -35,25 +49,79 @@ def serve_command(
     """
     import uvicorn
 
+    from veiviser.logs import configure_logging
     from veiviser.service import Assistant
+    from veiviser.service.retention import RetentionJob
     from veiviser.web import create_app
 
-    changes = {"host": host, "port": port, "kb": kb}
+    changes = {"host": host, "port": port, "kb": kb, "workers": workers}
     settings = dataclasses.replace(
         settings, **{k: v for k, v in changes.items() if v is not None}
     )
-    _show_lifecycle_logs()
+    # Operators should see which encoder and model are in use without -v.
+    configure_logging(json_lines=settings.log_json, level=_veiviser_level())
 
     assistant = Assistant.open(settings)
+    retention = RetentionJob(assistant.sessions, settings.retention_days)
     try:
         assistant.prepare()
-        app = create_app(settings, assistant)
         base = f"http://{_shown_host(settings.host)}:{settings.port}"
         click.echo(f"Veiviser is ready at {base}/ (encoder: {settings.encoder})")
         _show_first_admin_link(assistant, base)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        retention.start()
+        if settings.workers > 1:
+            _serve_workers(settings)
+        else:
+            uvicorn.run(
+                create_app(settings, assistant),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+            )
     finally:
+        retention.stop()
         assistant.close()
+
+
+def _serve_workers(settings: Settings) -> None:
+    """Run ``settings.workers`` processes on one port, each with its own model.
+
+    The model is already trained and stored; each worker opens the database
+    and loads it. The workers read their settings from the environment, so
+    the command's options are handed over there, and their metrics are
+    written to a shared folder that ``/metrics`` adds up.
+    """
+    import uvicorn
+
+    os.environ.update(
+        {"VEIVISER_KB": settings.kb, "VEIVISER_HOST": settings.host,
+         "VEIVISER_PORT": str(settings.port)}
+    )  # fmt: skip
+    metrics_dir = tempfile.mkdtemp(prefix="veiviser-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "veiviser.cli.serve:worker_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process started by ``serve --workers``."""
+    from veiviser.logs import configure_logging
+    from veiviser.web import create_app
+
+    settings = Settings.from_env()
+    configure_logging(json_lines=settings.log_json, level=logging.INFO)
+    return create_app(settings)
 
 
 def _show_first_admin_link(assistant: Assistant, base: str) -> None:
@@ -67,11 +135,9 @@ def _show_first_admin_link(assistant: Assistant, base: str) -> None:
         )
 
 
-def _show_lifecycle_logs() -> None:
-    # Operators should see which encoder and model are in use without -v.
-    logger = logging.getLogger("veiviser")
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
+def _veiviser_level() -> int:
+    # -v and -vv (set by the veiviser command) may lower it to DEBUG.
+    return min(logging.getLogger("veiviser").getEffectiveLevel(), logging.INFO)
 
 
 def _shown_host(host: str) -> str:
