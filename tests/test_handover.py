@@ -721,3 +721,32 @@ def test_writing_to_nobody_is_refused(client, conversation):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "handover_not_found"
+
+
+def test_a_real_member_login_is_shared_only_with_consent(database_url, tmp_path):
+    """The member portal's signed token (veiviser.members), not a stub."""
+    from test_members_support import login_settings, member_token
+
+    settings = settings_for(database_url, write_kb(tmp_path), **login_settings())
+    assistant = open_assistant(settings)
+    assistant.handover.clock = FrozenClock(OPEN_MOMENT)
+    try:
+        with TestClient(create_app(settings, assistant)) as client:
+            assistant.handover.set_available(KARI, True)
+            member = {"X-Member-Token": member_token("demo-kari")}
+            shared, anonymous = (
+                client.post(f"{API}/conversations").json() for _ in "ab"
+            )
+            for data, share in ((shared, True), (anonymous, False)):
+                response = client.post(
+                    f"{API}/conversations/{data['id']}/handover",
+                    json={"share_identity": share},
+                    headers={"Authorization": f"Bearer {data['token']}", **member},
+                )
+                assert response.json()["identity_available"] is True
+            entries = {e.conversation_id: e for e in assistant.handover.queue_entries()}
+    finally:
+        assistant.close()
+
+    assert entries[shared["id"]].identity["member_id"] == "demo-kari"
+    assert entries[anonymous["id"]].identity is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from veiviser.handover.tickets import ContactForm
+from veiviser.members.errors import DirectoryUnavailable
 from veiviser.service import Assistant
 from veiviser.service.handover import (
     Availability,
@@ -30,7 +32,13 @@ from veiviser.service.handover import (
     HandoverStatus,
     MemberIdentity,
 )
-from veiviser.web.api import Authorization, ConversationId, _known_shape, _token
+from veiviser.web.api import (
+    Authorization,
+    ConversationId,
+    MemberToken,
+    _known_shape,
+    _token,
+)
 from veiviser.web.schemas import ErrorOut
 
 _ERRORS = {
@@ -183,14 +191,48 @@ def _handover(request: Request) -> HandoverService:
     return assistant.handover
 
 
-def _identity(request: Request) -> MemberIdentity | None:
-    # Limitation: the member login (veiviser.members) sets
-    # `app.state.member_identity` to a resolver of the verified identity; until
-    # it does, every member is anonymous to advisors.
+@dataclass(frozen=True)
+class SharedIdentity:
+    """What the advisor is shown of a member who agreed to it."""
+
+    member_id: str
+    display_name: str
+
+
+def _identity(
+    request: Request, member_token: str | None, *, with_name: bool = False
+) -> MemberIdentity | None:
+    """The member the request's login token proves, or None (anonymous).
+
+    An operator's portal integration may instead set
+    ``app.state.member_identity`` to a resolver of its own.
+    """
     resolver: IdentityResolver | None = getattr(
         request.app.state, "member_identity", None
     )
-    return resolver(request) if resolver is not None else None
+    if resolver is not None:
+        return resolver(request)
+    chat = request.app.state.assistant.chat
+    login = chat.identify(member_token)
+    if login.status != "member" or login.identity is None:
+        return None
+    member_id = login.identity.member_id
+    if not with_name:
+        return SharedIdentity(member_id, "")
+    return SharedIdentity(member_id, _member_name(chat, login))
+
+
+def _member_name(chat: Any, login: Any) -> str:
+    # The name comes from the member directory; without it the advisor
+    # still sees the member number the member agreed to show.
+    access = chat.personal.access
+    if access is None:
+        return ""
+    try:
+        record = access.lookup(login)
+    except DirectoryUnavailable:
+        return ""
+    return f"{record.first_name} {record.last_name}".strip() if record else ""
 
 
 def _consent_text(request: Request) -> str:
@@ -199,10 +241,11 @@ def _consent_text(request: Request) -> str:
     return runtime.view.texts.get("handover_ticket_consent") if runtime else ""
 
 
-def _out(request: Request, status: HandoverStatus) -> HandoverOut:
-    return HandoverOut.of(
-        status, _identity(request) is not None, _consent_text(request)
-    )
+def _out(
+    request: Request, status: HandoverStatus, member_token: str | None
+) -> HandoverOut:
+    known = _identity(request, member_token) is not None
+    return HandoverOut.of(status, known, _consent_text(request))
 
 
 @router.get("/conversations/{conversation_id}/handover", response_model=HandoverOut)
@@ -210,12 +253,13 @@ def handover_status(
     request: Request,
     conversation_id: ConversationId,
     authorization: Authorization = None,
+    member_token: MemberToken = None,
 ) -> HandoverOut:
     """Whether a person can take the chat now, and the member's place if queued."""
     status = _handover(request).status(
         _known_shape(conversation_id), _token(authorization)
     )
-    return _out(request, status)
+    return _out(request, status, member_token)
 
 
 @router.post("/conversations/{conversation_id}/handover", response_model=HandoverOut)
@@ -224,6 +268,7 @@ def request_handover(
     conversation_id: ConversationId,
     body: HandoverIn | None = None,
     authorization: Authorization = None,
+    member_token: MemberToken = None,
 ) -> HandoverOut:
     """Ask for a person. Queued when someone can take it; otherwise the
     status says why not, and the member may leave a message instead."""
@@ -232,9 +277,9 @@ def request_handover(
         _known_shape(conversation_id),
         _token(authorization),
         consent=share,
-        identity=_identity(request) if share else None,
+        identity=_identity(request, member_token, with_name=True) if share else None,
     )
-    return _out(request, status)
+    return _out(request, status, member_token)
 
 
 @router.delete("/conversations/{conversation_id}/handover", response_model=HandoverOut)
@@ -242,12 +287,13 @@ def leave_handover(
     request: Request,
     conversation_id: ConversationId,
     authorization: Authorization = None,
+    member_token: MemberToken = None,
 ) -> HandoverOut:
     """Leave the queue, or end the chat with the advisor."""
     status = _handover(request).leave(
         _known_shape(conversation_id), _token(authorization)
     )
-    return _out(request, status)
+    return _out(request, status, member_token)
 
 
 @router.post(

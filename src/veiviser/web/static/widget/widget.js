@@ -30,6 +30,9 @@
   };
   var storageKey = "veiviser:" + config.api;
   var HEX_COLOUR = /^#[0-9a-fA-F]{6}$/;
+  // A member token this close to expiry is replaced before it is sent.
+  var TOKEN_MARGIN_MS = 30000;
+  var TOKEN_PROVIDER_MS = 5000;
 
   var STYLE = [
     ":host { all: initial; font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;",
@@ -54,6 +57,10 @@
     "  border: 1px solid #ffffff; border-radius: 0.4rem; padding: 0.3rem 0.55rem; cursor: pointer; }",
     ".notice { background: #fff4cc; color: #3d3000; padding: 0.5rem 0.75rem; border-bottom: 1px solid #c9a400; }",
     ".notice[hidden] { display: none; }",
+    ".login-notice { background: #e8eef7; color: #0b2a55; padding: 0.4rem 0.75rem; font-size: 0.9rem;",
+    "  border-bottom: 1px solid var(--vv-border); }",
+    ".login-notice.failed { background: #fde8e8; color: #5c0b0b; }",
+    ".login-notice[hidden] { display: none; }",
     ".log { list-style: none; margin: 0; padding: 0.75rem; overflow-y: auto; flex: 1 1 auto; }",
     ".message { margin: 0 0 0.75rem; max-width: 92%; overflow-wrap: anywhere; }",
     ".message.member { margin-left: auto; background: var(--vv-member); border-radius: 0.75rem 0.75rem 0.2rem 0.75rem;",
@@ -183,6 +190,31 @@
     }
   }
 
+  // The member portal's login token is read only to know when to ask the
+  // host page for a fresh one; the server alone decides whether it is valid.
+  function expiresSoon(token) {
+    try {
+      var part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      var claims = JSON.parse(window.atob(part + "===".slice((part.length + 3) % 4)));
+      return typeof claims.exp === "number" && claims.exp * 1000 - Date.now() < TOKEN_MARGIN_MS;
+    } catch (error) {
+      return false;
+    }
+  }
+
+  function withTimeout(promise, ms) {
+    return new Promise(function (resolve, reject) {
+      var timer = window.setTimeout(function () { reject(new Error("timeout")); }, ms);
+      promise.then(function (value) {
+        window.clearTimeout(timer);
+        resolve(value);
+      }, function (error) {
+        window.clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+
   function ApiError(status, body) {
     this.status = status;
     this.code = body && body.error && body.error.code;
@@ -259,6 +291,12 @@
       this.notice = this.make("p", "notice");
       this.notice.hidden = true;
 
+      // Whether the member portal's login worked: shown while logged in, and
+      // when a login failed (the chat then goes on anonymously).
+      this.loginNotice = this.make("p", "login-notice");
+      this.loginNotice.setAttribute("role", "status");
+      this.loginNotice.hidden = true;
+
       this.log = this.make("ol", "log");
       this.log.setAttribute("aria-label", this.t("conversation_label"));
       this.log.tabIndex = 0;
@@ -303,9 +341,15 @@
       this.live.setAttribute("aria-live", "polite");
       this.live.setAttribute("aria-atomic", "true");
 
-      this.panel.append(header, this.notice, this.log, this.privacy, this.form, this.live);
+      this.panel.append(header, this.notice, this.loginNotice, this.log, this.privacy, this.form, this.live);
       this.root.append(this.launcher, this.panel);
       window.addEventListener("online", function () { self.retryPending(); });
+      // The host page may push a token instead of (or besides) setting
+      // memberToken = async () => token, and says when the member logs out.
+      this.addEventListener("veiviser:member-token", function (event) {
+        self.memberTokenCache = (event.detail && event.detail.token) || null;
+      });
+      this.addEventListener("veiviser:member-logout", function () { self.forgetMember(); });
     }
 
     make(tag, className, text) {
@@ -384,19 +428,74 @@
         var visitor = visitorId();
         if (visitor) headers["X-Visitor-Id"] = visitor;
       }
-      return fetch(config.api + path, {
-        method: method,
-        headers: headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
-        cache: "no-store",
+      var self = this;
+      return this.currentMemberToken().then(function (memberToken) {
+        if (memberToken) headers["X-Member-Token"] = memberToken;
+        return fetch(config.api + path, {
+          method: method,
+          headers: headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "omit",
+          cache: "no-store",
+        });
       }).then(function (response) {
         if (response.status === 204) return {};
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (!response.ok) throw new ApiError(response.status, data);
+          self.showLogin(data.login && data.login.status);
           return data;
         });
       });
+    }
+
+    // The token to send: the cached one while it is fresh, else a new one
+    // from the host page's provider (element.memberToken = async () => jwt).
+    // The token is kept in memory only, never in localStorage.
+    currentMemberToken() {
+      var self = this;
+      var cached = this.memberTokenCache;
+      if (cached && !expiresSoon(cached)) return Promise.resolve(cached);
+      var provider = this.memberToken;
+      if (typeof provider !== "function") {
+        if (cached) this.dispatchEvent(new CustomEvent("veiviser:member-token-expired", { bubbles: true }));
+        return Promise.resolve(cached || null);
+      }
+      this.providerFailed = false;
+      return withTimeout(Promise.resolve().then(function () { return provider(); }), TOKEN_PROVIDER_MS)
+        .then(function (token) {
+          self.memberTokenCache = typeof token === "string" && token ? token : null;
+          return self.memberTokenCache;
+        })
+        .catch(function () {
+          // The portal could not give a token: ask anonymously, say so.
+          self.memberTokenCache = null;
+          self.providerFailed = true;
+          return null;
+        });
+    }
+
+    showLogin(status) {
+      if (!this.loginNotice || !status) return;
+      if (status === "anonymous" && this.providerFailed) status = "failed";
+      if (status === "failed") this.memberTokenCache = null;  // ask afresh next time
+      this.loginNotice.className = "login-notice " + status;
+      this.loginNotice.textContent = status === "member" ? this.t("login_member")
+        : status === "failed" ? this.t("login_failed") : "";
+      this.loginNotice.hidden = status === "anonymous";
+    }
+
+    forgetMember() {
+      // A member logging out leaves nothing for the next person at this
+      // computer: the token goes, and so does this browser's conversation.
+      this.memberTokenCache = null;
+      this.memberToken = null;
+      this.state = null;
+      saveState(null);
+      if (this.log) {
+        this.log.textContent = "";
+        this.rendered = {};
+      }
+      if (this.loginNotice) this.loginNotice.hidden = true;
     }
 
     resume() {
