@@ -90,6 +90,23 @@
     ".privacy[hidden] { display: none; }",
     ".privacy h3 { margin-top: 0; font-size: 1rem; }",
     ".error { color: #8a1010; }",
+    ".message.advisor .body { background: #e6f4ea; border-radius: 0.75rem 0.75rem 0.75rem 0.2rem;",
+    "  padding: 0.5rem 0.75rem; white-space: pre-wrap; }",
+    ".message.advisor .from { display: block; font-size: 0.8rem; color: var(--vv-muted); }",
+    ".event { font-size: 0.9rem; color: var(--vv-muted); text-align: center; margin: 0 0 0.75rem; }",
+    ".handover { margin-top: 0.5rem; }",
+    ".handover button { font: inherit; font-size: 0.9rem; border: 1px solid var(--vv-accent); color: #ffffff;",
+    "  background: var(--vv-accent); border-radius: 1rem; padding: 0.3rem 0.75rem; margin: 0.3rem 0.3rem 0 0; cursor: pointer; }",
+    ".handover ul { margin: 0.25rem 0 0.5rem; padding-left: 1.25rem; }",
+    ".handover label { display: block; margin-top: 0.5rem; }",
+    ".handover input[type=text], .handover input[type=email], .handover textarea { display: block; width: 100%;",
+    "  font: inherit; padding: 0.35rem; border: 1px solid var(--vv-border); border-radius: 0.3rem; }",
+    ".handover .consent { display: flex; gap: 0.4rem; align-items: flex-start; }",
+    ".handover-status { background: #e6f4ea; color: #0d3b1e; padding: 0.45rem 0.75rem; font-size: 0.9rem;",
+    "  border-top: 1px solid var(--vv-border); display: flex; flex-wrap: wrap; gap: 0.4rem; align-items: center; }",
+    ".handover-status[hidden] { display: none; }",
+    ".handover-status button { font: inherit; font-size: 0.85rem; background: #ffffff; color: #0d3b1e;",
+    "  border: 1px solid #0d3b1e; border-radius: 1rem; padding: 0.2rem 0.6rem; cursor: pointer; }",
     ".sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }",
     ":focus-visible { outline: 3px solid #ffbf47; outline-offset: 2px; }",
     "@media (max-width: 30rem) { .panel { inset: 0; width: auto; height: auto; max-width: none;",
@@ -327,6 +344,7 @@
           self.submit();
         }
       });
+      this.input.addEventListener("input", function () { self.liveTyping(); });
       var send = this.make("button", "send", this.t("send"));
       send.type = "submit";
       this.form.append(label, this.input, send);
@@ -506,6 +524,7 @@
           history.messages.forEach(function (message) { self.render(message); });
           self.setNotice(history.notice);
           self.retryPending();
+          self.checkHandover();
         })
         .catch(function (error) {
           if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
@@ -537,6 +556,7 @@
     }
 
     restart() {
+      this.resetLive();
       this.log.textContent = "";
       this.rendered = {};
       this.state = null;
@@ -549,6 +569,7 @@
       var self = this;
       if (!this.state) return;
       this.request("DELETE", "conversations/" + this.state.id).then(function () {
+        self.resetLive();
         self.log.textContent = "";
         self.rendered = {};
         self.state = null;
@@ -573,7 +594,8 @@
         return;
       }
       this.input.value = "";
-      this.send(text);
+      if (this.liveChat) this.sendLive(text);
+      else this.send(text);
       this.input.focus();
     }
 
@@ -606,6 +628,15 @@
         self.state.pending = null;
         saveState(self.state);
       }).catch(function (error) {
+        if (error instanceof ApiError && error.code === "handover_active") {
+          // A person has the conversation now: the words go to them.
+          bubble.remove();
+          self.state.pending = null;
+          saveState(self.state);
+          self.sendLive(pending.text);
+          self.checkHandover();
+          return;
+        }
         if (error instanceof ApiError && error.status === 422) {
           // The server refused the text itself; retrying cannot help.
           bubble.remove();
@@ -694,6 +725,7 @@
       }
       item.dataset.seq = message.seq;
       this.insertInOrder(item, message.seq);
+      if (message.outcome === "handover") this.offerPerson(item, message.seq);
       this.scrollDown();
     }
 
@@ -755,9 +787,323 @@
         .then(function () {
           box.textContent = self.t("thanks");
           self.announce(self.t("thanks"));
+          if (rating === "down") {
+            // After a thumbs down a wish for help goes straight to a person.
+            box.append(" ", self.make("span", "", self.t("after_dislike") + " "));
+            box.append(self.button(self.t("person_button"), function () {
+              self.send(self.t("person_button"));
+            }));
+          }
           self.input.focus();
         })
         .catch(function () { self.announce(self.t("offline")); });
+    }
+
+    // --- Handover to a person ------------------------------------------------
+    // The live chat is read as server-sent events through fetch, so the token
+    // stays in a header. Every event has a number; a reconnect asks for the
+    // events after the last one shown, so nothing is missed or shown twice.
+
+    handoverPath(suffix) {
+      return "conversations/" + this.state.id + "/handover" + (suffix || "");
+    }
+
+    checkHandover() {
+      var self = this;
+      if (!this.state) return;
+      this.request("GET", this.handoverPath()).then(function (status) {
+        if (status.state === "queued" || status.state === "active") {
+          self.enterLive(status);
+        } else if (status.last_seq > (self.lastEvent || 0)) {
+          // A chat with a person that has ended: show what was said.
+          self.request("GET", self.handoverPath("/events?after=" + (self.lastEvent || 0)))
+            .then(function (found) { found.events.forEach(function (e) { self.renderEvent(e); }); });
+        }
+      }).catch(function () {});
+    }
+
+    offerPerson(item, seq) {
+      var self = this;
+      if ((this.offeredFor || 0) >= seq) return;
+      this.offeredFor = seq;
+      this.request("GET", this.handoverPath()).then(function (status) {
+        if (status.state === "queued" || status.state === "active") return self.enterLive(status);
+        // Only the newest reply offers a person; older offers stay as text.
+        if (seq < self.lastSeq()) return;
+        var box = self.make("div", "handover");
+        if (status.availability.live) self.connectChoice(box, status);
+        else self.unavailableChoice(box, status);
+        item.append(box);
+        self.scrollDown();
+      }).catch(function () {});
+    }
+
+    lastSeq() {
+      var seqs = Object.keys(this.rendered).map(Number);
+      return seqs.length ? Math.max.apply(null, seqs) : 0;
+    }
+
+    connectChoice(box, status) {
+      var self = this;
+      var share = null;
+      if (status.identity_available) {
+        var row = this.make("label", "consent");
+        share = this.make("input");
+        share.type = "checkbox";
+        row.append(share, this.make("span", "", this.t("handover_share_identity")));
+        box.append(row);
+      }
+      box.append(this.button(this.t("handover_connect"), function () {
+        self.request("POST", self.handoverPath(), { share_identity: !!(share && share.checked) })
+          .then(function (next) {
+            box.textContent = "";
+            if (next.state === "queued" || next.state === "active") self.enterLive(next);
+            else self.unavailableChoice(box, next);
+          })
+          .catch(function () { self.announce(self.t("offline")); });
+      }));
+    }
+
+    unavailableChoice(box, status) {
+      var self = this;
+      box.append(this.make("p", "", this.t("handover_hours_title")));
+      var list = this.make("ul");
+      status.availability.days.forEach(function (day) {
+        var when = new Date(day.day + "T12:00:00").toLocaleDateString("nb-NO", {
+          weekday: "long", day: "numeric", month: "numeric",
+        });
+        var hours = day.hours || self.t("handover_closed_day");
+        if (day.holiday) hours += " (" + day.holiday + ")";
+        list.append(self.make("li", "", when + ": " + hours));
+      });
+      box.append(list);
+      var open = this.button(this.t("handover_leave_message"), function () {
+        open.remove();
+        self.contactForm(box, status.consent_text);
+      });
+      box.append(open);
+    }
+
+    contactForm(box, consentText) {
+      var self = this;
+      var form = this.make("form");
+      form.setAttribute("novalidate", "");
+      var heading = this.make("p", "", this.t("form_title"));
+      heading.tabIndex = -1;
+      var fields = {};
+      [["name", "text", "form_name"], ["contact", "text", "form_contact"], ["message", "textarea", "form_message"]]
+        .forEach(function (spec) {
+          var id = "vv-form-" + spec[0];
+          var label = self.make("label", "", self.t(spec[2]));
+          label.setAttribute("for", id);
+          var input = self.make(spec[1] === "textarea" ? "textarea" : "input");
+          if (spec[1] !== "textarea") input.type = spec[1];
+          else input.rows = 3;
+          input.id = id;
+          input.name = spec[0];
+          if (spec[0] === "contact") input.setAttribute("autocomplete", "email tel");
+          fields[spec[0]] = input;
+          form.append(label, input);
+        });
+      var consent = this.make("input");
+      consent.type = "checkbox";
+      consent.id = "vv-form-consent";
+      var consentLabel = this.make("label", "consent");
+      consentLabel.setAttribute("for", consent.id);
+      consentLabel.append(consent, this.make("span", "", consentText));
+      fields.consent = consent;
+      var problem = this.make("p", "error");
+      problem.setAttribute("role", "alert");
+      var submit = this.make("button", "", this.t("form_send"));
+      submit.type = "submit";
+      form.append(consentLabel, problem, submit);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        self.sendTicket(box, form, fields, problem);
+      });
+      box.append(heading, form);
+      heading.focus();
+    }
+
+    sendTicket(box, form, fields, problem) {
+      var self = this;
+      var missing = !fields.contact.value.trim() ? ["contact", "form_missing_contact"]
+        : !fields.message.value.trim() ? ["message", "form_missing_message"]
+        : !fields.consent.checked ? ["consent", "form_missing_consent"] : null;
+      if (missing) {
+        problem.textContent = this.t(missing[1]);
+        fields[missing[0]].focus();
+        return;
+      }
+      this.request("POST", this.handoverPath("/ticket"), {
+        name: fields.name.value, contact: fields.contact.value,
+        message: fields.message.value, consent: true,
+      }).then(function () {
+        box.textContent = "";
+        var done = self.make("p", "", self.t("form_sent"));
+        box.append(done);
+        self.announce(self.t("form_sent"));
+      }).catch(function (error) {
+        problem.textContent = (error && error.message) || self.t("server_error");
+        var field = error && error.details && fields[error.details.field];
+        if (field) field.focus();
+      });
+    }
+
+    enterLive(status) {
+      this.liveChat = true;
+      if (!this.liveBar) {
+        this.liveBar = this.make("div", "handover-status");
+        this.liveBar.setAttribute("role", "status");
+        this.panel.insertBefore(this.liveBar, this.form);
+      }
+      this.liveStatus(status);
+      this.streamLoop();
+    }
+
+    resetLive() {
+      this.liveChat = false;
+      this.renderedEvents = {};
+      this.lastEvent = 0;
+      this.offeredFor = 0;
+      if (this.liveBar) this.liveBar.hidden = true;
+    }
+
+    streamLoop() {
+      var self = this;
+      if (this.streaming) return;
+      this.streaming = true;
+      var failures = 0;
+      function next(delay) {
+        window.setTimeout(function () {
+          if (!self.liveChat || !self.state) {
+            self.streaming = false;
+            return;
+          }
+          self.streamOnce().then(function () {
+            failures = 0;
+            next(100);
+          }).catch(function () {
+            failures += 1;
+            next(Math.min(1000 * failures, 10000));
+          });
+        }, delay);
+      }
+      next(0);
+    }
+
+    streamOnce() {
+      var self = this;
+      var url = config.api + this.handoverPath("/stream?after=" + (this.lastEvent || 0));
+      return fetch(url, {
+        headers: { Accept: "text/event-stream", Authorization: "Bearer " + this.state.token },
+        credentials: "omit",
+        cache: "no-store",
+      }).then(function (response) {
+        if (!response.ok || !response.body) throw new ApiError(response.status, {});
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        function pump() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) return;
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var blocks = buffer.split("\n\n");
+            buffer = blocks.pop();
+            blocks.forEach(function (block) { self.onStreamBlock(block); });
+            return pump();
+          });
+        }
+        return pump();
+      });
+    }
+
+    onStreamBlock(block) {
+      var kind = "message";
+      var data = "";
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event: ") === 0) kind = line.slice(7);
+        else if (line.indexOf("data: ") === 0) data += line.slice(6);
+      });
+      if (!data) return;
+      var payload = JSON.parse(data);
+      if (kind === "handover") this.renderEvent(payload);
+      else if (kind === "status") this.liveStatus(payload);
+    }
+
+    liveStatus(status) {
+      var self = this;
+      if (!this.liveBar) return;
+      var open = status.state === "queued" || status.state === "active";
+      this.liveBar.textContent = "";
+      this.liveBar.hidden = !open;
+      if (!open) {
+        this.liveChat = false;
+        return;
+      }
+      var text = status.state === "queued" ? this.t("handover_queue", { position: status.position })
+        : status.advisor_typing ? this.t("handover_advisor_typing") : this.t("handover_with_person");
+      this.liveBar.append(this.make("span", "", text));
+      this.liveBar.append(this.button(
+        this.t(status.state === "queued" ? "handover_leave_queue" : "handover_leave"),
+        function () {
+          self.request("DELETE", self.handoverPath()).then(function (next) { self.liveStatus(next); })
+            .catch(function () { self.announce(self.t("offline")); });
+        }
+      ));
+    }
+
+    renderEvent(event) {
+      this.renderedEvents = this.renderedEvents || {};
+      if (this.renderedEvents[event.seq]) return;
+      this.renderedEvents[event.seq] = true;
+      this.lastEvent = Math.max(this.lastEvent || 0, event.seq);
+      var item;
+      if (event.kind === "member") {
+        item = this.make("li", "message member");
+        item.append(this.make("span", "who", this.t("you") + ": "));
+        item.append(document.createTextNode(event.text || ""));
+      } else if (event.kind === "advisor") {
+        item = this.make("li", "message advisor");
+        var body = this.make("div", "body");
+        body.append(this.make("span", "from", this.t("handover_advisor", { advisor: event.advisor || "" })));
+        body.append(document.createTextNode(event.text || ""));
+        item.append(body);
+        this.announce(this.t("handover_advisor", { advisor: event.advisor || "" }) + ": " + event.text);
+      } else {
+        var key = event.kind === "ended" && event.text === "member" ? "handover_ended_by_you"
+          : "handover_" + event.kind;
+        item = this.make("li", "event", this.t(key, { advisor: event.advisor || "" }));
+        this.announce(item.textContent);
+      }
+      item.dataset.event = event.seq;
+      this.insertEvent(item, event.after_message);
+      this.scrollDown();
+    }
+
+    insertEvent(item, afterMessage) {
+      var before = null;
+      Array.prototype.forEach.call(this.log.querySelectorAll("li[data-seq]"), function (other) {
+        if (Number(other.dataset.seq) > afterMessage && before === null) before = other;
+      });
+      if (before) this.log.insertBefore(item, before);
+      else this.log.appendChild(item);
+    }
+
+    sendLive(text) {
+      var self = this;
+      this.request("POST", this.handoverPath("/messages"), { text: text, client_id: newClientId() })
+        .then(function (event) { self.renderEvent(event); })
+        .catch(function (error) {
+          self.showStatus((error && error.message) || self.t("not_sent"));
+        });
+    }
+
+    liveTyping() {
+      var now = Date.now();
+      if (!this.liveChat || now - (this.lastTyping || 0) < 3000) return;
+      this.lastTyping = now;
+      this.request("POST", this.handoverPath("/typing")).catch(function () {});
     }
 
     announce(text) {
