@@ -60,6 +60,8 @@ def personal_template(
     Only a plain answer is personal; a clarification or two answers in one
     (multi) show the general answers.
     """
+    # Limitation: a multi reply (two answers) stays general; personalising
+    # it needs the reply to keep which part is which intent's answer.
     if outcome != "answer" or intent_id is None:
         return None
     intent = view.intent(intent_id)

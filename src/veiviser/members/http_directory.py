@@ -199,6 +199,10 @@ class HttpDirectory:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        # Limitation: httpx times each connect and read, not the whole call,
+        # so a system that trickles bytes can hold a lookup longer than
+        # timeout_seconds; a deadline around the call (a worker thread with
+        # its own limit) would retire this.
         self._client = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers=headers,
