@@ -13,5 +13,12 @@ host=${VEIVISER_HOST:-127.0.0.1}
 port=${VEIVISER_PORT:-8000}
 shown=$host
 [ "$shown" = "0.0.0.0" ] && shown=127.0.0.1
+# Demo mode adds /demo/min-side, a fake member portal that signs fictional
+# members in without a password. Set VEIVISER_DEMO_MODE=false for anything
+# but a demo.
+export VEIVISER_DEMO_MODE=${VEIVISER_DEMO_MODE:-true}
+if [ "$VEIVISER_DEMO_MODE" = "true" ]; then
+  echo "Demo mode: try personal answers at http://$shown:$port/demo/min-side"
+fi
 echo "Starting veiviser; when it is ready, open http://$shown:$port/ (API docs at /docs)."
 exec .venv/bin/veiviser serve --host "$host" --port "$port" "$@"

@@ -34,8 +34,8 @@ class KnowledgeView:
 
     def answer_html(self, intent: Intent) -> str:
         """The intent's answer as sanitised HTML (rendered once, then reused)."""
-        # Limitation: `personal_answer` is not used; it needs a logged-in
-        # member, which comes with the member-portal integration.
+        # The general answer; a personal one is rendered per request by
+        # ``dialogue.personal`` for a logged-in member.
         html = self._html.get(intent.id)
         if html is None:
             html = self._html[intent.id] = render_markdown(intent.answer)
