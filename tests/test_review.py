@@ -1,0 +1,426 @@
+"""The trainer loop end to end: public API → review queue → fix → answered.
+
+Runs on SQLite and PostgreSQL, through the ASGI client, with the admin
+routes called as a browser calls them (logged in, CSRF token in the form).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from test_admin_support import add_staff, logged_in_client, login, post_form
+from veiviser.service import Assistant
+from veiviser.service.review import live_training
+from veiviser.service.staff import Role
+from veiviser.store.models import Conversation, KbDeclineExample, KbPhrase, Message
+from veiviser.store.models_admin import StaffAccount
+from veiviser.store.models_trainer import ErasureLog, ReviewDecision, ReviewVisit
+from veiviser.web import create_app
+
+pytest_plugins = ["test_store_support", "test_admin_support"]
+
+API = "/api/v1"
+UNKNOWN = "hvordan endrer jeg kontonummeret mitt"
+PARAPHRASE = "jeg vil endre kontonummeret mitt"
+
+
+@pytest.fixture
+def api(assistant: Assistant) -> Iterator[TestClient]:
+    with TestClient(create_app(assistant.settings, assistant)) as client:
+        yield client
+
+
+@pytest.fixture
+def trainer(assistant: Assistant) -> TestClient:
+    return logged_in_client(assistant, Role.TRAINER)
+
+
+def open_conversation(api: TestClient) -> dict:
+    response = api.post(f"{API}/conversations")
+    assert response.status_code == 201
+    data = response.json()
+    data["headers"] = {"Authorization": f"Bearer {data['token']}"}
+    return data
+
+
+def ask(api: TestClient, conversation: dict, text: str) -> dict:
+    response = api.post(
+        f"{API}/conversations/{conversation['id']}/messages",
+        json={"text": text},
+        headers=conversation["headers"],
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def queue_ids(page: str, text: str) -> list[str]:
+    """The message ids of the cluster whose messages include ``text``."""
+    for article in page.split("<article")[1:]:
+        if f"«{text}»" in article:
+            return re.findall(r'name="message_id" value="(\d+)"', article)
+    return []
+
+
+def wait_for_model(assistant: Assistant) -> None:
+    assert live_training(assistant).wait(timeout=300), "training did not finish"
+
+
+def test_declined_message_is_fixed_in_one_click_and_then_answered(
+    assistant, api, trainer
+):
+    conversation = open_conversation(api)
+    before = ask(api, conversation, UNKNOWN)
+    assert before["outcome"] == "fallback"
+
+    page = trainer.get("/admin/review")
+    assert page.status_code == 200
+    ids = queue_ids(page.text, UNKNOWN)
+    assert len(ids) == 1
+    assert "avvist" in page.text
+
+    response = post_form(
+        trainer,
+        "/admin/review/add",
+        {"message_id": ids, "intent_id": "kontingent"},
+    )
+    assert response.status_code == 303
+    assert "ok=added" in response.headers["location"]
+    wait_for_model(assistant)
+
+    after = ask(api, open_conversation(api), UNKNOWN)
+    assert after["outcome"] == "answer"
+    assert after["intent"] == "kontingent"
+    page = trainer.get("/admin/review")
+    assert queue_ids(page.text, UNKNOWN) == []
+    assert 'data-state="fixed"' in page.text
+    with assistant.sessions() as session:
+        source = session.scalar(
+            select(KbPhrase.source_message_id).where(KbPhrase.text == UNKNOWN)
+        )
+    assert source == int(ids[0])
+
+
+def test_fix_without_csrf_token_is_refused_and_changes_nothing(assistant, api, trainer):
+    ask(api, open_conversation(api), UNKNOWN)
+    ids = queue_ids(trainer.get("/admin/review").text, UNKNOWN)
+
+    response = trainer.post(
+        "/admin/review/add", data={"message_id": ids, "intent_id": "kontingent"}
+    )
+
+    assert response.status_code == 403
+    with assistant.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewDecision)) == 0
+
+
+def test_out_of_scope_keeps_a_decline_example_and_leaves_the_queue(
+    assistant, api, trainer
+):
+    ask(api, open_conversation(api), "hvor kan jeg kjøpe billig kaffe")
+    ids = queue_ids(
+        trainer.get("/admin/review").text, "hvor kan jeg kjøpe billig kaffe"
+    )
+
+    response = post_form(trainer, "/admin/review/out-of-scope", {"message_id": ids})
+
+    assert "ok=out_of_scope" in response.headers["location"]
+    with assistant.sessions() as session:
+        texts = set(session.scalars(select(KbDeclineExample.text)))
+    assert "hvor kan jeg kjøpe billig kaffe" in texts
+    assert queue_ids(trainer.get("/admin/review").text, "billig kaffe") == []
+    wait_for_model(assistant)
+
+
+def test_new_intent_from_a_cluster_is_a_draft_with_its_phrases(assistant, api, trainer):
+    ask(api, open_conversation(api), UNKNOWN)
+    ids = queue_ids(trainer.get("/admin/review").text, UNKNOWN)
+
+    response = post_form(
+        trainer,
+        "/admin/review/new-intent",
+        {"message_id": ids, "new_id": "kontonummer", "new_title": "Endre konto"},
+    )
+
+    assert "ok=new_intent" in response.headers["location"]
+    with assistant.sessions() as session:
+        phrases = list(
+            session.execute(
+                select(KbPhrase.text, KbPhrase.source_message_id).where(
+                    KbPhrase.intent_id == "kontonummer"
+                )
+            )
+        )
+    assert phrases == [(UNKNOWN, int(ids[0]))]
+    page = trainer.get("/admin/review")
+    assert 'data-state="draft"' in page.text
+
+
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        ({"intent_id": "kontingent"}, "no_messages"),
+        ({"message_id": ["999999"], "intent_id": "kontingent"}, "gone"),
+        ({"message_id": ["abc", "<script>"], "intent_id": "x"}, "no_messages"),
+        ({"message_id": ["1"]}, "intent_missing"),
+    ],
+    ids=["no-message", "unknown-message", "malformed-ids", "no-intent"],
+)
+def test_malformed_fix_gives_a_norwegian_error_not_a_crash(trainer, data, error):
+    response = post_form(trainer, "/admin/review/add", data)
+
+    assert response.status_code == 303
+    assert f"error={error}" in response.headers["location"]
+    page = trainer.get(response.headers["location"])
+    assert page.status_code == 200
+    assert 'role="alert"' in page.text
+
+
+def test_unknown_intent_and_hostile_new_intent_are_refused(api, trainer):
+    ask(api, open_conversation(api), UNKNOWN)
+    ids = queue_ids(trainer.get("/admin/review").text, UNKNOWN)
+
+    unknown = post_form(
+        trainer, "/admin/review/add", {"message_id": ids, "intent_id": "finnes_ikke"}
+    )
+    hostile = post_form(
+        trainer,
+        "/admin/review/new-intent",
+        {"message_id": ids, "new_id": "'; DROP TABLE x;--", "new_title": "<b>x</b>"},
+    )
+
+    assert "error=intent_unknown" in unknown.headers["location"]
+    assert "error=intent_invalid" in hostile.headers["location"]
+    assert queue_ids(trainer.get("/admin/review").text, UNKNOWN) == ids
+
+
+def test_queue_shows_feedback_comment_and_the_option_chosen(assistant, api, trainer):
+    conversation = open_conversation(api)
+    reply = ask(api, conversation, "ferie")
+    feedback = api.post(
+        f"{API}/conversations/{conversation['id']}/messages/{reply['seq']}/feedback",
+        json={"rating": "down", "comment": "Hva med <b>feriepenger</b>?"},
+        headers=conversation["headers"],
+    )
+    assert feedback.status_code in (200, 201, 204)
+
+    page = trainer.get("/admin/review").text
+
+    assert queue_ids(page, "ferie")
+    assert "tommel ned" in page
+    assert "Hva med &lt;b&gt;feriepenger&lt;/b&gt;?" in page
+    assert "<b>feriepenger</b>" not in page
+
+
+def test_clarification_shows_which_option_the_member_chose(assistant, trainer):
+    # Stored as a clarifying turn looks, so the test does not hang on whether
+    # the small model happens to find a message ambiguous.
+    rows = [
+        Message(role="member", seq=2, text="betale ferie", language="nb"),
+        Message(
+            role="assistant",
+            seq=3,
+            outcome="clarify",
+            intents=["ferie", "kontingent"],
+            confidence=0.4,
+            alternatives=[
+                {"intent": "ferie", "confidence": 0.4},
+                {"intent": "kontingent", "confidence": 0.38},
+            ],
+        ),
+        Message(role="member", seq=4, text="Kontingent", language="nb"),
+        Message(role="assistant", seq=5, outcome="answer", intent="kontingent"),
+    ]
+    with assistant.sessions.begin() as session:
+        session.add(Conversation(id="c" * 32, token_hash="0" * 64, state={}))
+        for row in rows:
+            row.conversation_id = "c" * 32
+            session.add(row)
+
+    page = trainer.get("/admin/review").text
+
+    assert queue_ids(page, "betale ferie")
+    assert "Medlemmet valgte: «Kontingent» → kontingent" in page
+    assert "oppklaring" in page
+    assert "Ferie og feriepenger (40 %)" in page
+
+
+def test_new_items_are_marked_since_the_last_visit(assistant, api):
+    name = add_staff(assistant, Role.TRAINER, "kari")
+    client = TestClient(create_app(assistant.settings, assistant))
+    assert login(client, name).status_code == 303
+    ask(api, open_conversation(api), UNKNOWN)
+    first = client.get("/admin/review").text
+    assert 'class="badge new"' not in first
+
+    # A later visit: the previous one is moved an hour back in the database.
+    with assistant.sessions.begin() as session:
+        visit = session.scalar(select(ReviewVisit))
+        visit.last_seen_at -= timedelta(hours=1)
+        visit.new_after -= timedelta(hours=1)
+    ask(api, open_conversation(api), "hvor kan jeg kjøpe billig kaffe")
+    second = client.get("/admin/review").text
+
+    assert 'class="badge new"' in second
+    assert second.count('class="badge new"') >= 1
+
+
+def test_tasks_are_assigned_listed_for_the_assignee_and_closed(assistant, api):
+    kari = logged_in_client(assistant, Role.TRAINER)
+    ola_name = add_staff(assistant, Role.EDITOR, "ola")
+    ola = TestClient(create_app(assistant.settings, assistant))
+    assert login(ola, ola_name).status_code == 303
+    ask(api, open_conversation(api), UNKNOWN)
+    ids = queue_ids(kari.get("/admin/review").text, UNKNOWN)
+    with assistant.sessions() as session:
+        ola_id = session.scalar(
+            select(StaffAccount.id).where(StaffAccount.username == "ola")
+        )
+
+    created = post_form(
+        kari,
+        "/admin/review/tasks",
+        {"message_id": ids, "assignee": str(ola_id), "note": "Ta med på møtet <i>"},
+    )
+    assert "ok=task" in created.headers["location"]
+    mine = ola.get("/admin/tasks").text
+    assert UNKNOWN in mine and "Ta med på møtet &lt;i&gt;" in mine
+    assert UNKNOWN not in kari.get("/admin/tasks").text
+    task_id = re.search(r'id="task-(\d+)"', mine).group(1)
+
+    done = post_form(ola, f"/admin/tasks/{task_id}/status", {"status": "done"})
+
+    assert done.status_code == 303
+    assert "ferdig" in ola.get("/admin/tasks?status=done").text
+    assert UNKNOWN not in ola.get("/admin/tasks?status=open").text
+
+
+def test_task_with_hostile_or_missing_fields_is_refused(assistant, api, trainer):
+    ask(api, open_conversation(api), UNKNOWN)
+    ids = queue_ids(trainer.get("/admin/review").text, UNKNOWN)
+
+    no_assignee = post_form(trainer, "/admin/review/tasks", {"message_id": ids})
+    unknown = post_form(
+        trainer, "/admin/review/tasks", {"message_id": ids, "assignee": "99999"}
+    )
+    long_note = post_form(
+        trainer,
+        "/admin/review/tasks",
+        {"message_id": ids, "assignee": "1", "note": "x" * 5000},
+    )
+    missing_task = post_form(trainer, "/admin/tasks/99999999999999999999/status")
+
+    assert "error=assignee" in no_assignee.headers["location"]
+    assert "error=assignee" in unknown.headers["location"]
+    assert "error=note_long" in long_note.headers["location"]
+    assert missing_task.status_code < 500
+
+
+# --- Erasure ------------------------------------------------------------------
+
+
+def adopted_conversation(assistant, api, trainer) -> tuple[dict, list[str]]:
+    """A conversation one of whose messages became a training phrase."""
+    conversation = open_conversation(api)
+    ask(api, conversation, UNKNOWN)
+    ids = queue_ids(trainer.get("/admin/review").text, UNKNOWN)
+    post_form(trainer, "/admin/review/add", {"message_id": ids, "intent_id": "ferie"})
+    wait_for_model(assistant)
+    return conversation, ids
+
+
+def phrase_count(assistant, text: str) -> int:
+    with assistant.sessions() as session:
+        return session.scalar(
+            select(func.count()).select_from(KbPhrase).where(KbPhrase.text == text)
+        )
+
+
+def test_member_deleting_their_conversation_removes_phrases_and_is_logged(
+    assistant, api, trainer
+):
+    conversation, _ = adopted_conversation(assistant, api, trainer)
+    assert phrase_count(assistant, UNKNOWN) == 1
+
+    response = api.delete(
+        f"{API}/conversations/{conversation['id']}", headers=conversation["headers"]
+    )
+
+    assert response.status_code == 204
+    assert phrase_count(assistant, UNKNOWN) == 0
+    with assistant.sessions() as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.conversation_id == conversation["id"])
+            )
+            == 0
+        )
+        entry = session.scalar(select(ErasureLog))
+    assert (entry.kind, entry.actor, entry.conversations) == ("member", None, 1)
+    assert entry.phrases == 1
+    wait_for_model(assistant)
+
+
+def test_administrator_erases_a_conversation_with_its_phrases(
+    assistant, api, trainer, admin_client
+):
+    conversation, _ = adopted_conversation(assistant, api, trainer)
+    other = open_conversation(api)
+    ask(api, other, "ferie")
+
+    found = admin_client.get(f"/admin/erase?id={conversation['id']}")
+    assert found.status_code == 200
+    assert "1 treningsfraser" in found.text
+    erased = post_form(
+        admin_client, "/admin/erase", {"conversation_id": conversation["id"]}
+    )
+
+    assert erased.status_code == 303
+    assert "erased=1" in erased.headers["location"]
+    assert phrase_count(assistant, UNKNOWN) == 0
+    history = api.get(
+        f"{API}/conversations/{other['id']}/messages", headers=other["headers"]
+    )
+    assert history.status_code == 200
+    gone = api.get(
+        f"{API}/conversations/{conversation['id']}/messages",
+        headers=conversation["headers"],
+    )
+    assert gone.status_code == 404
+    log_page = admin_client.get("/admin/erase").text
+    assert "administrator etter forespørsel" in log_page
+    assert "sjefen" in log_page
+    assert UNKNOWN not in log_page
+    wait_for_model(assistant)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "0" * 32, "x" * 5000, "'; DROP TABLE conversation;--", "<script>alert(1)"],
+    ids=["empty", "unknown", "huge", "sql", "xss"],
+)
+def test_erasure_search_with_bad_ids_is_a_clear_not_found(admin_client, value):
+    page = admin_client.get("/admin/erase", params={"id": value})
+    erase = post_form(admin_client, "/admin/erase", {"conversation_id": value})
+
+    assert page.status_code == (200 if value == "" else 404)
+    assert "<script>alert(1)" not in page.text
+    assert erase.status_code == 303
+
+
+def test_only_administrators_may_erase(assistant, trainer):
+    editor = logged_in_client(assistant, Role.EDITOR)
+
+    assert trainer.get("/admin/erase").status_code == 403
+    assert editor.get("/admin/erase", follow_redirects=False).status_code == 403
+    assert (
+        post_form(trainer, "/admin/erase", {"conversation_id": "a" * 32}).status_code
+        == 403
+    )
