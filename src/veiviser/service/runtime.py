@@ -96,6 +96,7 @@ class ModelWatcher:
         self.poll_seconds = max(0.05, poll_seconds)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._swap_lock = threading.Lock()
 
     def start(self) -> None:
         """Start polling in the background."""
@@ -143,7 +144,12 @@ class ModelWatcher:
         runtime = load_runtime(
             self.sessions, newest, self.encoder, self.handover_intent
         )
-        self.holder.current = runtime
+        with self._swap_lock:
+            # The poller and the live trainer may both load; the newest wins.
+            current = self.holder.current
+            if current and runtime.model_version_id <= current.model_version_id:
+                return False
+            self.holder.current = runtime
         log.info(
             "model %d loaded (knowledge base revision %d)",
             runtime.model_version_id,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -168,3 +169,90 @@ def _ready_for_current(sessions: sessionmaker[Session], label: str) -> int | Non
     with sessions() as session:
         revision = kb_revision(session)
         return model_versions.ready_for_revision(session, revision, label)
+
+
+class LiveTrainer:
+    """Trains in a background thread whenever the knowledge base is edited.
+
+    ``request`` returns at once. Edits that arrive while a training runs are
+    coalesced into one more training afterwards, which sees all of them.
+    After each model is stored, ``on_trained`` runs (the process swaps the
+    model in at once instead of waiting for its next poll); other processes
+    find the model in the database. A failed training is stored with its
+    error, and the last good model stays in use.
+
+    Args:
+        sessions: the database.
+        encoder: the encoder the model is trained with.
+        seed: the training seed.
+        on_trained: called after a model was stored.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        encoder: Encoder | None,
+        seed: int,
+        on_trained: Callable[[], object],
+    ) -> None:
+        self.sessions = sessions
+        self.encoder = encoder
+        self.seed = seed
+        self.on_trained = on_trained
+        self._wanted = threading.Event()
+        self._stopping = threading.Event()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.busy = False
+
+    def request(self) -> None:
+        """Ask for a model of the newest knowledge base; never blocks."""
+        self._wanted.set()
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="veiviser-live-trainer", daemon=True
+                )
+                self._thread.start()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Let a training in flight finish, then end the thread."""
+        self._stopping.set()
+        self._wanted.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is wanted or running (for tools and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._wanted.is_set() and not self.busy:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            if not self._wanted.wait(timeout=5):
+                continue
+            self.busy = True
+            self._wanted.clear()
+            try:
+                self._train_newest()
+            except TrainingFailed:
+                pass  # stored with its error; the page shows it
+            except Exception:
+                # The thread must survive a database hiccup; the next edit
+                # asks again.
+                log.exception("training after an edit failed")
+            finally:
+                self.busy = False
+
+    def _train_newest(self) -> None:
+        label = encoder_label(self.encoder)
+        with self.sessions() as session:
+            revision = kb_revision(session)
+            ready = model_versions.ready_for_revision(session, revision, label)
+        if ready is None:
+            train_and_store(self.sessions, self.encoder, self.seed)
+        self.on_trained()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from veiviser.service import Assistant, ChatService
+from veiviser.service.editing import current_notice
 from veiviser.service.errors import ConversationNotFound
 from veiviser.web.schemas import (
     ConversationOut,
@@ -62,6 +63,11 @@ def _token(authorization: str | None) -> str | None:
     return token.strip() or None
 
 
+def _notice(request: Request) -> str | None:
+    assistant: Assistant = request.app.state.assistant
+    return current_notice(assistant.sessions)
+
+
 def _known_shape(conversation_id: str) -> str:
     # Ids are random hex; anything else cannot exist, so no query is needed.
     if not _CONVERSATION_ID.match(conversation_id):
@@ -95,6 +101,7 @@ def open_conversation(
         id=new.id,
         token=new.token,
         messages=[MessageOut.of(new.greeting)],
+        notice=_notice(request),
         login=LoginOut(status=login.status),
     )
 
@@ -159,6 +166,7 @@ def read_history(
     return HistoryOut(
         id=conversation_id,
         messages=[MessageOut.of(m) for m in messages],
+        notice=_notice(request),
         login=LoginOut(status=login.status),
     )
 

@@ -98,6 +98,11 @@ class ConversationOut(BaseModel):
     id: str = Field(description="128 random bits as 32 hex digits.")
     token: str = Field(description="Send as `Authorization: Bearer <token>`.")
     messages: list[MessageOut]
+    notice: str | None = Field(
+        default=None,
+        description="A short notice from the organisation to show above the "
+        "chat (plain text), or null.",
+    )
     login: LoginOut = Field(
         default_factory=LoginOut,
         description="Whether the request's member token was accepted.",
@@ -128,6 +133,11 @@ class HistoryOut(BaseModel):
 
     id: str
     messages: list[MessageOut]
+    notice: str | None = Field(
+        default=None,
+        description="A short notice from the organisation to show above the "
+        "chat (plain text), or null.",
+    )
     login: LoginOut = Field(
         default_factory=LoginOut,
         description="Whether the request's member token was accepted.",

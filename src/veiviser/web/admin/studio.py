@@ -1,12 +1,629 @@
-"""The studio: intents, answers, phrases, trying, import/export and the notice."""
+"""The studio: intents, answers, phrases, trying, import/export and the notice.
+
+Every save stores the change and asks the process's ``LiveTrainer`` for a
+new model; the page then polls ``/admin/training`` until the change is live
+(or says why training failed, while the last good model keeps answering).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from veiviser.web.admin.pages import AdminFeature
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
 
+from veiviser.content import Intent
+from veiviser.content.yaml_io import dump_knowledge_base, parse_knowledge_base
+from veiviser.dialogue import ConversationState, KnowledgeView, take_turn
+from veiviser.errors import KnowledgeBaseError, NotFound, VeiviserError
+from veiviser.nlu.decision import Decision
+from veiviser.service import Assistant, editing
+from veiviser.service.knowledge import import_knowledge_base
+from veiviser.service.runtime import encoder_label
+from veiviser.service.training import LiveTrainer
+from veiviser.text import clean_message
+from veiviser.text.masking import mask_personal_data
+from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
+from veiviser.web.admin.pages import (
+    AdminFeature,
+    FormText,
+    NavItem,
+    error_page,
+    render,
+    see_other,
+    settings_of,
+)
+
+log = logging.getLogger(__name__)
+
+IMPORT_PATH = "/admin/kb/import"
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
-feature = AdminFeature(router)
-IMPORT_PATH = "/admin/kb/import"
+Editor = Annotated[StaffUser, Depends(require_role(Role.EDITOR))]
+# Trainers see intents and add or remove phrases; only editors change answers.
+PhraseEditor = Annotated[StaffUser, Depends(require_role(Role.EDITOR, Role.TRAINER))]
+FormList = Annotated[list[str], Form()]
+CSRF = [Depends(verify_csrf)]
+BLANK_BUTTON_ROWS = 2
+MAX_BULK_PHRASES = 500
+
+
+def _assistant(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+def live_trainer(request: Request) -> LiveTrainer:
+    """This process's trainer, made on first use."""
+    trainer = getattr(request.app.state, "live_trainer", None)
+    if trainer is None:
+        assistant = _assistant(request)
+        trainer = LiveTrainer(
+            assistant.sessions,
+            assistant.encoder,
+            assistant.settings.seed,
+            assistant.watcher.check,
+        )
+        request.app.state.live_trainer = trainer
+    return trainer
+
+
+def _changed(request: Request) -> None:
+    live_trainer(request).request()
+
+
+def _is_fragment(request: Request) -> bool:
+    return request.headers.get("x-admin-fragment") == "1"
+
+
+# --- Intent list --------------------------------------------------------------
+
+
+@router.get("/intents", response_class=HTMLResponse)
+def intents_page(
+    request: Request,
+    user: PhraseEditor,
+    q: str = "",
+    group: str = "",
+    status: str = "",
+    max_phrases: str = "",
+) -> HTMLResponse:
+    """The intents, searchable and filtered by group, status and phrase count."""
+    sessions = _assistant(request).sessions
+    limit = int(max_phrases) if max_phrases.isdigit() else None
+    status = status if status in ("active", "draft") else ""
+    intents = editing.list_intents(sessions, q[:200], group[:63], status, limit)
+    template = "admin/studio/_intent_rows.html" if _is_fragment(request) else None
+    return render(
+        request,
+        template or "admin/studio/intents.html",
+        intents=intents,
+        groups=editing.knowledge_base(sessions).groups,
+        filters={"q": q[:200], "group": group, "status": status, "max": max_phrases},
+    )
+
+
+# --- One intent -----------------------------------------------------------------
+
+
+@router.get("/intents/new", response_class=HTMLResponse)
+def new_intent_page(request: Request, user: Editor) -> HTMLResponse:
+    """An empty intent form."""
+    blank = {"id": "", "title": "", "group": None, "status": "draft",
+             "handover": False, "answer": "", "buttons": [], "phrases": []}  # fmt: skip
+    return _intent_form(request, blank, version=None)
+
+
+def _intent_form(
+    request: Request,
+    values: dict,
+    version: int | None,
+    status_code: int = 200,
+    problems: dict[str, str] | None = None,
+    **extra: object,
+) -> HTMLResponse:
+    kb = editing.knowledge_base(_assistant(request).sessions)
+    buttons = list(values.get("buttons") or [])
+    buttons += [{"intent": "", "label": ""}] * BLANK_BUTTON_ROWS
+    return render(
+        request,
+        "admin/studio/intent.html",
+        status_code=status_code,
+        values=values,
+        buttons=buttons,
+        version=version,
+        is_new=version is None,
+        groups=kb.groups,
+        targets=[(i.id, i.title) for i in kb.intents if i.id != values.get("id")],
+        problems=problems or {},
+        preview=_preview_html(request, values),
+        saved_revision=extra.pop("saved_revision", None),
+        **extra,
+    )
+
+
+@router.get("/intents/{intent_id}", response_class=HTMLResponse)
+def intent_page(
+    request: Request, user: PhraseEditor, intent_id: str, saved: int = 0
+) -> HTMLResponse:
+    """Edit one intent: answer, buttons, handover mark, status and phrases."""
+    try:
+        found = editing.load_intent(_assistant(request).sessions, intent_id)
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
+    values = found.intent.model_dump(mode="json")
+    return _intent_form(request, values, found.version, saved_revision=saved or None)
+
+
+def _fields(
+    intent_id: str,
+    title: str,
+    group: str,
+    status: str,
+    handover: str,
+    answer: str,
+    button_intent: list[str],
+    button_label: list[str],
+) -> dict:
+    buttons = [
+        {"intent": target, "label": label.strip() or None}
+        for target, label in zip(button_intent, button_label, strict=False)
+        if target.strip()
+    ]
+    return {
+        "id": intent_id.strip(),
+        "title": title,
+        "group": group or None,
+        "status": status if status in ("active", "draft") else "draft",
+        "handover": handover == "on",
+        "answer": answer,
+        "buttons": buttons,
+    }
+
+
+@router.post("/intents", dependencies=CSRF)
+def create_intent(
+    request: Request,
+    user: Editor,
+    intent_id: FormText = "",
+    title: FormText = "",
+    group: FormText = "",
+    status: FormText = "",
+    handover: FormText = "",
+    answer: FormText = "",
+    phrases: FormText = "",
+    button_intent: FormList = [],  # noqa: B006 - FastAPI copies defaults
+    button_label: FormList = [],  # noqa: B006
+) -> Response:
+    """Create an intent (with its first phrases) and start training."""
+    values = _fields(
+        intent_id, title, group, status, handover, answer, button_intent, button_label
+    )
+    values["phrases"] = [line for line in phrases.splitlines() if line.strip()]
+    try:
+        intent = editing.build_intent(values)
+        saved = editing.save_intent(
+            _assistant(request).sessions,
+            intent,
+            expected_version=None,
+            is_new=True,
+            actor=user.username,
+        )
+    except editing.IntentInvalid as error:
+        values["phrases_text"] = phrases[:50_000]
+        return _intent_form(request, values, None, 422, error.problems)
+    _changed(request)
+    return see_other(f"/admin/intents/{saved.intent_id}?saved={saved.kb_revision}")
+
+
+@router.post("/intents/preview", response_class=HTMLResponse, dependencies=CSRF)
+def preview(
+    request: Request,
+    user: Editor,
+    intent_id: FormText = "",
+    title: FormText = "",
+    group: FormText = "",
+    status: FormText = "",
+    handover: FormText = "",
+    answer: FormText = "",
+    button_intent: FormList = [],  # noqa: B006
+    button_label: FormList = [],  # noqa: B006
+) -> HTMLResponse:
+    """The answer as the member will see it, while the editor types."""
+    values = _fields(
+        intent_id, title, group, status, handover, answer, button_intent, button_label
+    )
+    return render(
+        request, "admin/studio/_preview.html", preview=_preview_html(request, values)
+    )
+
+
+def _preview_html(request: Request, values: dict) -> dict | None:
+    """The reply a member gets for this intent, through the real dialogue rules."""
+    kb = editing.knowledge_base(_assistant(request).sessions)
+    draft = {**values, "id": values.get("id") or "ny_intensjon", "status": "active"}
+    draft["title"] = draft.get("title") or "–"
+    draft["phrases"] = []
+    try:
+        intent = Intent.model_validate({**draft, "answer": draft.get("answer") or " "})
+    except ValueError:
+        return None
+    others = [i for i in kb.intents if i.id != intent.id]
+    try:
+        view_kb = kb.model_copy(update={"intents": [*others, intent]})
+        view = KnowledgeView(view_kb, settings_of(request).handover_intent)
+    except ValueError:
+        return None
+    decision = Decision("answer", (intent.id,), 1.0)
+    reply, _ = take_turn(ConversationState(), intent.title, lambda _: decision, view)
+    return {"html": reply.html, "buttons": [b.label for b in reply.buttons]}
+
+
+@router.post("/intents/{intent_id}", dependencies=CSRF)
+def save_intent(
+    request: Request,
+    user: Editor,
+    intent_id: str,
+    version: FormText = "",
+    title: FormText = "",
+    group: FormText = "",
+    status: FormText = "",
+    handover: FormText = "",
+    answer: FormText = "",
+    button_intent: FormList = [],  # noqa: B006
+    button_label: FormList = [],  # noqa: B006
+) -> Response:
+    """Save an intent's answer, buttons, mark and status; start training."""
+    sessions = _assistant(request).sessions
+    try:
+        current = editing.load_intent(sessions, intent_id)
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
+    values = _fields(
+        intent_id, title, group, status, handover, answer, button_intent, button_label
+    )
+    values["phrases"] = current.intent.phrases
+    expected = int(version) if version.isdigit() else current.version
+    try:
+        intent = editing.build_intent(values)
+        saved = editing.save_intent(
+            sessions,
+            intent,
+            expected_version=expected,
+            is_new=False,
+            actor=user.username,
+        )
+    except editing.IntentInvalid as error:
+        return _intent_form(request, values, current.version, 422, error.problems)
+    except editing.EditConflict:
+        return _intent_form(
+            request, values, current.version, 409, {"version": "conflict"}
+        )
+    _changed(request)
+    return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
+
+
+# --- Phrases --------------------------------------------------------------------
+
+
+@router.post("/intents/{intent_id}/phrases", dependencies=CSRF)
+def add_phrases(
+    request: Request, user: PhraseEditor, intent_id: str, phrases: FormText = ""
+) -> Response:
+    """Add training phrases, one per line (a pasted list works)."""
+    lines = phrases.splitlines()
+    sessions = _assistant(request).sessions
+    if len(lines) > MAX_BULK_PHRASES:
+        return _phrase_error(request, intent_id, "too_many")
+    try:
+        added = editing.add_phrases(sessions, intent_id, lines, user.username)
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
+    except editing.IntentInvalid as error:
+        reason = "empty" if "no phrase" in str(error.problems) else "too_long"
+        return _phrase_error(request, intent_id, reason)
+    if added.added:
+        _changed(request)
+    target = f"/admin/intents/{intent_id}?saved={added.saved.kb_revision}"
+    return see_other(target + f"&added={added.added}&dupes={len(added.duplicates)}")
+
+
+def _phrase_error(request: Request, intent_id: str, reason: str) -> HTMLResponse:
+    found = editing.load_intent(_assistant(request).sessions, intent_id)
+    values = found.intent.model_dump(mode="json")
+    problems = {"phrases": reason}
+    return _intent_form(request, values, found.version, 422, problems)
+
+
+@router.post("/intents/{intent_id}/phrases/remove", dependencies=CSRF)
+def remove_phrase(
+    request: Request, user: PhraseEditor, intent_id: str, phrase: FormText = ""
+) -> Response:
+    """Remove one training phrase."""
+    try:
+        saved = editing.remove_phrase(
+            _assistant(request).sessions, intent_id, phrase, user.username
+        )
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
+    except editing.IntentInvalid:
+        return _phrase_error(request, intent_id, "empty")
+    _changed(request)
+    return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
+
+
+# --- Archive ----------------------------------------------------------------------
+
+
+@router.post("/intents/{intent_id}/archive", dependencies=CSRF)
+def archive(request: Request, user: Editor, intent_id: str) -> Response:
+    """Take an intent out of the assistant, keeping it in the archive."""
+    sessions = _assistant(request).sessions
+    try:
+        editing.archive_intent(sessions, intent_id, user.username)
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
+    except editing.IntentInUse as error:
+        found = editing.load_intent(sessions, intent_id)
+        values = found.intent.model_dump(mode="json")
+        problems = {"archive": ", ".join(error.used_by)}
+        return _intent_form(request, values, found.version, 409, problems)
+    _changed(request)
+    return see_other("/admin/archive")
+
+
+@router.get("/archive", response_class=HTMLResponse)
+def archive_page(request: Request, user: Editor) -> HTMLResponse:
+    """Archived intents, which can be restored as drafts."""
+    archived = editing.archived_intents(_assistant(request).sessions)
+    return render(request, "admin/studio/archive.html", archived=archived)
+
+
+@router.post("/archive/{intent_id}/restore", dependencies=CSRF)
+def restore(request: Request, user: Editor, intent_id: str) -> Response:
+    """Bring an archived intent back as a draft."""
+    try:
+        saved = editing.restore_intent(
+            _assistant(request).sessions, intent_id, user.username
+        )
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
+    except editing.IntentInvalid:
+        return error_page(request, 409, "studio.archive.restore_taken")
+    _changed(request)
+    return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
+
+
+# --- Live status ----------------------------------------------------------------
+
+
+@router.get("/training", response_class=HTMLResponse)
+def training_status(
+    request: Request, user: PhraseEditor, revision: int = 0
+) -> HTMLResponse:
+    """A fragment saying whether ``revision`` is live; it polls until it is."""
+    assistant = _assistant(request)
+    runtime = assistant.models.current
+    status = editing.live_status(
+        assistant.sessions,
+        runtime.kb_revision if runtime else None,
+        runtime.model_version_id if runtime else None,
+        encoder_label(assistant.encoder),
+        max(0, min(revision, 2_000_000_000)),
+    )
+    return render(request, "admin/studio/_status.html", status=status)
+
+
+# --- Try it -----------------------------------------------------------------------
+
+
+@router.get("/try", response_class=HTMLResponse)
+def try_page(request: Request, user: PhraseEditor) -> HTMLResponse:
+    """Type a sentence; see what the assistant understands and answers."""
+    return render(request, "admin/studio/try.html", result=None, text="")
+
+
+@router.post("/try", response_class=HTMLResponse, dependencies=CSRF)
+def try_sentence(request: Request, user: PhraseEditor, text: FormText = "") -> Response:
+    """The intent, confidence, alternatives and the exact reply for ``text``."""
+    assistant = _assistant(request)
+    template = "admin/studio/_try_result.html" if _is_fragment(request) else None
+    try:
+        cleaned = clean_message(text, assistant.settings.max_message_chars)
+    except VeiviserError as error:
+        return render(
+            request,
+            template or "admin/studio/try.html",
+            status_code=422,
+            result={"error": error.code},
+            text=text[:2000],
+        )
+    masked = mask_personal_data(cleaned).text
+    runtime = assistant.models.require()
+    decision = runtime.model.classify(masked)
+    reply, _ = take_turn(ConversationState(), masked, lambda _: decision, runtime.view)
+    result = {
+        "masked": masked,
+        "decision": decision,
+        "titles": {
+            c.intent: runtime.view.title(c.intent) for c in decision.alternatives
+        },
+        "reply": reply,
+        "model_id": runtime.model_version_id,
+        "kb_revision": runtime.kb_revision,
+    }
+    return render(
+        request, template or "admin/studio/try.html", result=result, text=text[:2000]
+    )
+
+
+# --- Import and export ------------------------------------------------------------
+
+
+@router.get("/kb", response_class=HTMLResponse)
+def kb_page(request: Request, user: Editor, imported: int = 0) -> HTMLResponse:
+    """Import (replace or merge) and export the knowledge base as YAML."""
+    return render(
+        request,
+        "admin/studio/kb.html",
+        problems=[],
+        imported=imported or None,
+        limit=settings_of(request).admin_upload_bytes,
+    )
+
+
+@router.get("/kb/export")
+def export(request: Request, user: Editor) -> Response:
+    """The knowledge base as one YAML file, as ``veiviser export`` writes it."""
+    kb = editing.knowledge_base(_assistant(request).sessions)
+    stamp = datetime.now(ZoneInfo("UTC")).strftime("%Y%m%d-%H%M")
+    return Response(
+        dump_knowledge_base(kb),
+        media_type="application/yaml; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="kunnskapsbase-{stamp}.yaml"'
+        },
+    )
+
+
+@router.post("/kb/import", dependencies=CSRF)
+async def import_kb(
+    request: Request,
+    user: Editor,
+    file: Annotated[UploadFile | None, File()] = None,
+    mode: Annotated[str, Form()] = "merge",
+) -> Response:
+    """Import an uploaded knowledge base; problems are listed file:line:problem."""
+    name = (file.filename or "opplasting.yaml")[:200] if file else "opplasting.yaml"
+    data = await file.read() if file is not None else b""
+    problems = _import(request, name, data, merge=mode != "replace", actor=user)
+    if problems:
+        return render(
+            request,
+            "admin/studio/kb.html",
+            status_code=422,
+            problems=problems,
+            imported=None,
+            limit=settings_of(request).admin_upload_bytes,
+        )
+    _changed(request)
+    return see_other("/admin/kb?imported=1")
+
+
+def _import(
+    request: Request, name: str, data: bytes, merge: bool, actor: StaffUser
+) -> list[dict]:
+    if not data.strip():
+        return [{"file": name, "line": None, "problem": "empty"}]
+    try:
+        text = data.decode("utf-8")
+        kb = parse_knowledge_base(text, name)
+        import_knowledge_base(_assistant(request).sessions, kb, merge=merge)
+    except UnicodeDecodeError:
+        return [{"file": name, "line": None, "problem": "not_utf8"}]
+    except KnowledgeBaseError as error:
+        return [p.as_dict() for p in error.problems]
+    log.info(
+        "knowledge base imported in the admin by %s (merge=%s)", actor.username, merge
+    )
+    return []
+
+
+# --- Notice -----------------------------------------------------------------------
+
+
+def _zone(request: Request) -> ZoneInfo:
+    return ZoneInfo(settings_of(request).notice_timezone)
+
+
+def _local_input(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _parse_local(value: str, zone: ZoneInfo) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value[:32])
+    except ValueError:
+        raise editing.NoticeInvalid(f"Not a time: {value[:32]!r}", "bad_time") from None
+    return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+
+
+@router.get("/notice", response_class=HTMLResponse)
+def notice_page(request: Request, user: Editor, saved: int = 0) -> HTMLResponse:
+    """The notice above the chat, with its start and end (Oslo time)."""
+    notice = editing.read_notice(_assistant(request).sessions)
+    return _notice_form(request, notice.text, notice, saved=bool(saved))
+
+
+def _notice_form(
+    request: Request,
+    text: str,
+    notice: editing.NoticeView,
+    status_code: int = 200,
+    error: str | None = None,
+    starts: str | None = None,
+    ends: str | None = None,
+    saved: bool = False,
+) -> HTMLResponse:
+    zone = _zone(request)
+    shown = notice.shown_at(datetime.now(ZoneInfo("UTC")))
+    return render(
+        request,
+        "admin/studio/notice.html",
+        status_code=status_code,
+        text=text,
+        starts=starts if starts is not None else _local_input(notice.starts_at, zone),
+        ends=ends if ends is not None else _local_input(notice.ends_at, zone),
+        shown=shown,
+        error=error,
+        saved=saved,
+        zone=str(zone),
+        limit=editing.MAX_NOTICE_CHARS,
+    )
+
+
+@router.post("/notice", dependencies=CSRF)
+def save_notice(
+    request: Request,
+    user: Editor,
+    text: FormText = "",
+    starts_at: FormText = "",
+    ends_at: FormText = "",
+    clear: FormText = "",
+) -> Response:
+    """Set or clear the notice."""
+    sessions = _assistant(request).sessions
+    zone = _zone(request)
+    if clear:
+        text, starts_at, ends_at = "", "", ""
+    try:
+        starts, ends = _parse_local(starts_at, zone), _parse_local(ends_at, zone)
+        editing.set_notice(sessions, text, starts, ends, user.username)
+    except editing.NoticeInvalid as error:
+        current = editing.read_notice(sessions)
+        return _notice_form(
+            request,
+            text[:5000],
+            current,
+            422,
+            error.reason,
+            starts_at[:32],
+            ends_at[:32],
+        )
+    return see_other("/admin/notice?saved=1")
+
+
+feature = AdminFeature(
+    router,
+    nav=(
+        NavItem("/admin/intents", "nav.intents", (Role.EDITOR, Role.TRAINER)),
+        NavItem("/admin/try", "nav.try", (Role.EDITOR, Role.TRAINER)),
+        NavItem("/admin/kb", "nav.kb", (Role.EDITOR,)),
+        NavItem("/admin/notice", "nav.notice", (Role.EDITOR,)),
+    ),
+)
