@@ -44,6 +44,8 @@ PATH_VALUES = {
     "handover_id": "1",
     "ticket_id": "1",
     "day": "2027-05-06",
+    "task_id": "1",
+    "conversation_id": "0123456789abcdef0123456789abcdef",
 }
 
 

@@ -27,6 +27,7 @@ from veiviser.errors import EmptyMessage, StorageUnavailable
 from veiviser.handover.errors import WithPerson
 from veiviser.insight.visitors import visitor_hash
 from veiviser.nlu.decision import Decision
+from veiviser.review.erasure import Erased, erase_conversation, record_erasure
 from veiviser.service.errors import (
     ConversationNotFound,
     MessageNotFound,
@@ -312,16 +313,24 @@ class ChatService:
                 self._note_thumbs_down(session, conversation_id)
         log.info("conversation %s: feedback %s on %d", conversation_id[:8], rating, seq)
 
-    def delete(self, conversation_id: str, token: str | None) -> None:
+    def delete(self, conversation_id: str, token: str | None) -> Erased:
         """Delete the conversation and everything stored with it.
+
+        Training phrases made from its messages go too, and the erasure is
+        recorded (without content) in the erasure log.
+
+        Returns:
+            What was erased; ``changed_knowledge`` means a new model is due.
 
         Raises:
             ConversationNotFound, TokenMissing, WrongToken: see the names.
         """
         self._authorised_state(conversation_id, token)
         with self._writing() as session:
-            repo.delete_conversation(session, conversation_id)
+            erased = erase_conversation(session, conversation_id)
+            record_erasure(session, "member", None, erased)
         log.info("conversation %s deleted by the member", conversation_id[:8])
+        return erased
 
     def identify(self, member_token: str | None) -> Login:
         """Who a request's member token proves; a bad token is a failed login."""

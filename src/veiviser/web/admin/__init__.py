@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from veiviser.web.admin import handover, insight, pages, studio, users
+from veiviser.web.admin import handover, insight, log, pages, review, studio, users
 from veiviser.web.admin.pages import AdminFeature
 from veiviser.web.admin.studio import IMPORT_PATH as ADMIN_UPLOAD_PATH
 from veiviser.web.admin.texts import admin_texts
@@ -23,6 +23,8 @@ FEATURES: list[AdminFeature] = [
     users.feature,
     handover.feature,
     insight.feature,
+    review.feature,
+    log.feature,
 ]
 
 
