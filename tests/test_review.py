@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from test_admin_support import add_staff, logged_in_client, login, post_form
 from veiviser.service import Assistant
-from veiviser.service.review import live_training
 from veiviser.service.staff import Role
 from veiviser.store.models import Conversation, KbDeclineExample, KbPhrase, Message
 from veiviser.store.models_admin import StaffAccount
@@ -67,8 +66,11 @@ def queue_ids(page: str, text: str) -> list[str]:
     return []
 
 
-def wait_for_model(assistant: Assistant) -> None:
-    assert live_training(assistant).wait(timeout=300), "training did not finish"
+def wait_for_model(client: TestClient) -> None:
+    """Wait for the training a fix (or an erasure) through ``client`` started."""
+    trainer = getattr(client.app.state, "live_trainer", None)
+    assert trainer is not None, "no training was started"
+    assert trainer.wait_idle(timeout=300), "training did not finish"
 
 
 def test_declined_message_is_fixed_in_one_click_and_then_answered(
@@ -91,7 +93,7 @@ def test_declined_message_is_fixed_in_one_click_and_then_answered(
     )
     assert response.status_code == 303
     assert "ok=added" in response.headers["location"]
-    wait_for_model(assistant)
+    wait_for_model(trainer)
 
     after = ask(api, open_conversation(api), UNKNOWN)
     assert after["outcome"] == "answer"
@@ -134,7 +136,7 @@ def test_out_of_scope_keeps_a_decline_example_and_leaves_the_queue(
         texts = set(session.scalars(select(KbDeclineExample.text)))
     assert "hvor kan jeg kjøpe billig kaffe" in texts
     assert queue_ids(trainer.get("/admin/review").text, "billig kaffe") == []
-    wait_for_model(assistant)
+    wait_for_model(trainer)
 
 
 def test_new_intent_from_a_cluster_is_a_draft_with_its_phrases(assistant, api, trainer):
@@ -330,7 +332,7 @@ def adopted_conversation(assistant, api, trainer) -> tuple[dict, list[str]]:
     ask(api, conversation, UNKNOWN)
     ids = queue_ids(trainer.get("/admin/review").text, UNKNOWN)
     post_form(trainer, "/admin/review/add", {"message_id": ids, "intent_id": "ferie"})
-    wait_for_model(assistant)
+    wait_for_model(trainer)
     return conversation, ids
 
 
@@ -365,7 +367,7 @@ def test_member_deleting_their_conversation_removes_phrases_and_is_logged(
         entry = session.scalar(select(ErasureLog))
     assert (entry.kind, entry.actor, entry.conversations) == ("member", None, 1)
     assert entry.phrases == 1
-    wait_for_model(assistant)
+    wait_for_model(api)
 
 
 def test_administrator_erases_a_conversation_with_its_phrases(
@@ -398,7 +400,7 @@ def test_administrator_erases_a_conversation_with_its_phrases(
     assert "administrator etter forespørsel" in log_page
     assert "sjefen" in log_page
     assert UNKNOWN not in log_page
-    wait_for_model(assistant)
+    wait_for_model(admin_client)
 
 
 @pytest.mark.parametrize(

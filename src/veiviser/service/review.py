@@ -1,17 +1,16 @@
 """The trainer loop as staff use it: the queue, one-click fixes, tasks, erasure.
 
 A fix changes the knowledge base through the studio's editing functions
-(``service.editing``), records a decision per message, and asks for a new
-model in the background (``LiveTraining``); once a model of the fix's
-knowledge-base revision is loaded, the fixed messages are classified again
-so the trainer sees whether they now get the intended answer.
+(``service.editing``) and records a decision per message; the web layer then
+asks the studio's ``LiveTrainer`` for a new model, as an edit does. Once a
+model of the fix's knowledge-base revision is loaded, the fixed messages are
+classified again so the trainer sees whether they now get the intended answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +32,6 @@ from veiviser.service import editing
 from veiviser.service.assistant import Assistant
 from veiviser.service.runtime import Runtime
 from veiviser.service.staff import StaffUser
-from veiviser.service.training import ensure_model
 from veiviser.store.conversations import MEMBER
 from veiviser.store.knowledge import (
     META_ID,
@@ -107,6 +105,11 @@ class FixOutcome:
     kb_revision: int
     intent_id: str | None
 
+    @property
+    def needs_training(self) -> bool:
+        """Whether the model must learn the change (drafts are not trained)."""
+        return self.added > 0 and self.action in ("added", "out_of_scope")
+
 
 @dataclass(frozen=True)
 class Verification:
@@ -133,76 +136,6 @@ class ConversationSummary:
     messages: int
     phrases: int
     declines: int
-
-
-# --- Training in the background ---------------------------------------------
-
-
-class LiveTraining:
-    """Trains a model for the newest knowledge base in a background thread.
-
-    Requests made while a training runs are folded into one more run, so a
-    burst of fixes costs at most two trainings. The model is stored, so
-    every process loads it (``ModelWatcher``); this process loads it at once.
-    """
-
-    def __init__(self, assistant: Assistant) -> None:
-        self.assistant = assistant
-        self._wanted = False
-        self._lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread: threading.Thread | None = None
-
-    def request(self) -> None:
-        """Ask for a model of the current knowledge base (returns at once)."""
-        with self._lock:
-            self._wanted = True
-            self._idle.clear()
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="veiviser-live-training", daemon=True
-                )
-                self._thread.start()
-
-    def wait(self, timeout: float) -> bool:
-        """Wait until no training is wanted or running; True if so."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._wanted:
-                    self._thread = None
-                    self._idle.set()
-                    return
-                self._wanted = False
-            self._train_once()
-
-    def _train_once(self) -> None:
-        assistant = self.assistant
-        try:
-            ensure_model(assistant.sessions, assistant.encoder, assistant.settings.seed)
-            assistant.watcher.check()
-        except Exception:
-            # The last good model stays in use; the failure is stored by
-            # training and shown in the log, and the next fix tries again.
-            log.exception("training after a review fix failed")
-
-
-_TRAINERS: weakref.WeakKeyDictionary[Assistant, LiveTraining] = (
-    weakref.WeakKeyDictionary()
-)
-_TRAINERS_LOCK = threading.Lock()
-
-
-def live_training(assistant: Assistant) -> LiveTraining:
-    """The background trainer of this process's assistant."""
-    with _TRAINERS_LOCK:
-        trainer = _TRAINERS.get(assistant)
-        if trainer is None:
-            trainer = _TRAINERS[assistant] = LiveTraining(assistant)
-        return trainer
 
 
 # --- The queue --------------------------------------------------------------
@@ -317,7 +250,6 @@ class ReviewService:
             _decide(
                 session, messages, "added", intent_id, added.saved.kb_revision, user
             )
-        self._retrain(added.added)
         return FixOutcome(
             "added",
             len(messages),
@@ -393,7 +325,6 @@ class ReviewService:
             for message in messages:
                 mine = OUT_OF_SCOPE if message.id in added else None
                 _decide(session, [message], "out_of_scope", mine, revision, user)
-        self._retrain(len(added))
         return FixOutcome(
             "out_of_scope",
             len(messages),
@@ -434,10 +365,6 @@ class ReviewService:
                 "Some of the messages no longer exist (deleted or erased).", "gone"
             )
         return found
-
-    def _retrain(self, changed: int) -> None:
-        if changed:
-            live_training(self.assistant).request()
 
     # --- Did it work? -------------------------------------------------------
 
@@ -509,8 +436,6 @@ class ReviewService:
             erased.messages,
             erased.phrases,
         )
-        if erased.changed_knowledge:
-            live_training(self.assistant).request()
         return erased
 
     def erasure_log(self, limit: int = 100) -> list[ErasureLog]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from veiviser.service import Assistant, ChatService
 from veiviser.service.editing import current_notice
 from veiviser.service.errors import ConversationNotFound
-from veiviser.service.review import live_training
+from veiviser.web.admin.studio import live_trainer
 from veiviser.web.schemas import (
     ConversationOut,
     ErrorOut,
@@ -149,7 +149,7 @@ def delete_conversation(
     erased = _chat(request).delete(_known_shape(conversation_id), _token(authorization))
     if erased.changed_knowledge:
         # Phrases learnt from the conversation went with it: retrain.
-        live_training(request.app.state.assistant).request()
+        live_trainer(request).request()
     return Response(status_code=204)
 
 

@@ -28,6 +28,7 @@ from veiviser.service.review import FixOutcome, ReviewInvalid, ReviewService
 from veiviser.service.staff import Role, StaffUser
 from veiviser.web.admin.auth import require_role, verify_csrf
 from veiviser.web.admin.pages import AdminFeature, NavItem, render, see_other
+from veiviser.web.admin.studio import live_trainer
 from veiviser.web.admin.texts import t
 
 ROLES = (Role.EDITOR, Role.TRAINER)
@@ -148,7 +149,9 @@ def _field(form: FormData, name: str, limit: int = 2000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _after_fix(outcome: FixOutcome) -> Response:
+def _after_fix(request: Request, outcome: FixOutcome) -> Response:
+    if outcome.needs_training:
+        live_trainer(request).request()
     query = {
         "ok": outcome.action,
         "n": outcome.added if outcome.action != "dismissed" else outcome.messages,
@@ -181,7 +184,7 @@ async def add_to_intent(request: Request, user: Reviewer) -> Response:
         return _failed("intent_unknown")
     except editing.IntentInvalid:
         return _failed("unusable")
-    return _after_fix(outcome)
+    return _after_fix(request, outcome)
 
 
 @router.post("/review/new-intent", dependencies=[Depends(verify_csrf)])
@@ -202,7 +205,7 @@ async def new_intent(request: Request, user: Reviewer) -> Response:
         return _failed(error.reason)
     except editing.IntentInvalid:
         return _failed("intent_invalid")
-    return _after_fix(outcome)
+    return _after_fix(request, outcome)
 
 
 @router.post("/review/out-of-scope", dependencies=[Depends(verify_csrf)])
@@ -215,7 +218,7 @@ async def out_of_scope(request: Request, user: Reviewer) -> Response:
         )
     except ReviewInvalid as error:
         return _failed(error.reason)
-    return _after_fix(outcome)
+    return _after_fix(request, outcome)
 
 
 @router.post("/review/dismiss", dependencies=[Depends(verify_csrf)])
@@ -228,7 +231,7 @@ async def dismiss(request: Request, user: Reviewer) -> Response:
         )
     except ReviewInvalid as error:
         return _failed(error.reason)
-    return _after_fix(outcome)
+    return _after_fix(request, outcome)
 
 
 # --- Tasks ------------------------------------------------------------------
@@ -351,6 +354,8 @@ async def erase(request: Request, user: Administrator) -> Response:
         erased = await run_in_threadpool(_service(request).erase, conversation_id, user)
     except NotFound:
         return see_other(f"{ERASE}?{urlencode({'id': conversation_id})}")
+    if erased.changed_knowledge:
+        live_trainer(request).request()
     query = {"erased": 1, "m": erased.messages, "p": erased.phrases}
     return see_other(f"{ERASE}?{urlencode(query)}")
 
