@@ -89,6 +89,7 @@
     ".privacy { padding: 0.75rem; overflow-y: auto; flex: 1 1 auto; }",
     ".privacy[hidden] { display: none; }",
     ".privacy h3 { margin-top: 0; font-size: 1rem; }",
+    ".privacy-id { font-size: 0.85rem; overflow-wrap: anywhere; user-select: all; }",
     ".error { color: #8a1010; }",
     ".message.advisor .body { background: #e6f4ea; border-radius: 0.75rem 0.75rem 0.75rem 0.2rem;",
     "  padding: 0.5rem 0.75rem; white-space: pre-wrap; }",
@@ -323,10 +324,13 @@
       var privacyTitle = this.make("h3", "", this.t("privacy_title"));
       privacyTitle.tabIndex = -1;
       var privacyText = this.make("p", "", this.t("privacy_text"));
+      // The id lets the member ask the union to erase the conversation
+      // later, from another device; it is shown, never the token.
+      this.privacyId = this.make("p", "privacy-id");
       var back = this.button(this.t("privacy_close"), function () { self.showPrivacy(false); });
       var erase = this.button(this.t("delete_conversation"), function () { self.erase(); });
       erase.className = "erase";
-      this.privacy.append(privacyTitle, privacyText, back, erase);
+      this.privacy.append(privacyTitle, privacyText, this.privacyId, back, erase);
 
       this.form = this.make("form");
       this.form.setAttribute("novalidate", "");
@@ -431,6 +435,9 @@
     }
 
     showPrivacy(show) {
+      var id = this.state && this.state.id;
+      this.privacyId.textContent = id ? this.t("privacy_id", { id: id }) : "";
+      this.privacyId.hidden = !id;
       this.privacy.hidden = !show;
       this.log.hidden = show;
       this.form.hidden = show;
