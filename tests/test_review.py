@@ -7,6 +7,7 @@ routes called as a browser calls them (logged in, CSRF token in the form).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,10 +17,16 @@ from sqlalchemy import func, select
 
 from test_admin_support import add_staff, logged_in_client, login, post_form
 from veiviser.service import Assistant
-from veiviser.service.staff import Role
+from veiviser.service.review import ReviewService
+from veiviser.service.staff import Role, StaffUser
 from veiviser.store.models import Conversation, KbDeclineExample, KbPhrase, Message
 from veiviser.store.models_admin import StaffAccount
-from veiviser.store.models_trainer import ErasureLog, ReviewDecision, ReviewVisit
+from veiviser.store.models_trainer import (
+    ErasureLog,
+    ReviewClusters,
+    ReviewDecision,
+    ReviewVisit,
+)
 from veiviser.web import create_app
 
 pytest_plugins = ["test_store_support", "test_admin_support"]
@@ -426,3 +433,30 @@ def test_only_administrators_may_erase(assistant, trainer):
         post_form(trainer, "/admin/erase", {"conversation_id": "a" * 32}).status_code
         == 403
     )
+
+
+def test_large_queue_is_clustered_in_the_background_and_cached(assistant, api):
+    for text in (UNKNOWN, PARAPHRASE, "hvor kan jeg kjøpe billig kaffe"):
+        ask(api, open_conversation(api), text)
+    service = ReviewService(assistant)
+    add_staff(assistant, Role.TRAINER, "per")
+    with assistant.sessions() as session:
+        per = session.scalar(select(StaffAccount).where(StaffAccount.username == "per"))
+    user = StaffUser(per.id, per.username, Role.TRAINER)
+
+    first = service.queue(user, inline_items=0)
+    assert first.pending
+    assert first.total == 3
+    # Until the clusters are ready each message stands alone: none is lost.
+    assert sum(len(c.items) for c in first.clusters) == 3
+
+    for _ in range(600):
+        ready = service.queue(user, inline_items=0)
+        if not ready.pending:
+            break
+        threading.Event().wait(0.1)
+    assert not ready.pending
+    sizes = sorted(len(c.items) for c in ready.clusters)
+    assert sum(sizes) == 3
+    with assistant.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewClusters)) == 1
