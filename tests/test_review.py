@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from test_admin_support import add_staff, logged_in_client, login, post_form
 from veiviser.service import Assistant
+from veiviser.service.retention import purge
 from veiviser.service.review import ReviewService
 from veiviser.service.staff import Role, StaffUser
 from veiviser.store.models import Conversation, KbDeclineExample, KbPhrase, Message
@@ -460,3 +461,34 @@ def test_large_queue_is_clustered_in_the_background_and_cached(assistant, api):
     assert sum(sizes) == 3
     with assistant.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ReviewClusters)) == 1
+
+
+def test_retention_purge_takes_review_rows_along_and_keeps_tasks(
+    assistant, api, trainer
+):
+    ask(api, open_conversation(api), UNKNOWN)
+    ask(api, open_conversation(api), "hvor kan jeg kjøpe billig kaffe")
+    page = trainer.get("/admin/review").text
+    post_form(
+        trainer,
+        "/admin/review/dismiss",
+        {"message_id": queue_ids(page, "billig kaffe")},
+    )
+    with assistant.sessions() as session:
+        me = session.scalar(
+            select(StaffAccount.id).where(StaffAccount.role == "trainer")
+        )
+    post_form(
+        trainer,
+        "/admin/review/tasks",
+        {"message_id": queue_ids(page, UNKNOWN), "assignee": str(me), "note": "sjekk"},
+    )
+
+    purge(assistant.sessions, 1, now=datetime.now(UTC) + timedelta(days=2))
+
+    with assistant.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+        assert session.scalar(select(func.count()).select_from(ReviewDecision)) == 0
+    tasks = trainer.get("/admin/tasks").text
+    assert "sjekk" in tasks
+    assert "Meldingene er slettet." in tasks
