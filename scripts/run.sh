@@ -20,5 +20,10 @@ export VEIVISER_DEMO_MODE=${VEIVISER_DEMO_MODE:-true}
 if [ "$VEIVISER_DEMO_MODE" = "true" ]; then
   echo "Demo mode: try personal answers at http://$shown:$port/demo/min-side"
 fi
+# VEIVISER_SIMULATE_DAYS=70 fills an empty database with synthetic traffic
+# first, so the statistics pages (Innsikt) have something to show.
+if [ -n "${VEIVISER_SIMULATE_DAYS:-}" ]; then
+  .venv/bin/veiviser simulate --days "$VEIVISER_SIMULATE_DAYS" --if-empty
+fi
 echo "Starting veiviser; when it is ready, open http://$shown:$port/ (API docs at /docs)."
 exec .venv/bin/veiviser serve --host "$host" --port "$port" "$@"

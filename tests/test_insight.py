@@ -7,6 +7,7 @@ tests run on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -307,3 +308,26 @@ def test_service_refresh_uses_the_retention_setting(sessions, tmp_path: Path):
     service = InsightService(sessions, Settings(retention_days=2))
     # Eight days on, the hand-made day is older than the retention: left alone.
     assert service.refresh(LATER) == [] or DAY not in service.refresh(LATER)
+
+
+def test_concurrent_refreshes_compute_each_day_once_and_agree(sessions):
+    with sessions.begin() as session:
+        hand_made_day(session)
+    errors: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            rollups.refresh(sessions, LATER, retention_days=90)
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    workers = [threading.Thread(target=refresh) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert errors == []
+    with sessions() as session:
+        assert metrics.overview(session, DAY, DAY).totals["conversations"] == 5
+        assert session.get(InsightDay, DAY).final

@@ -13,6 +13,7 @@ from veiviser.insight.trends import (
     TrendRule,
     detect,
     dispersion,
+    extra_variation,
     holm,
     upper_tail,
     weekday_factors,
@@ -91,11 +92,14 @@ def test_weekday_factors_follow_the_rhythm_and_average_one():
     assert factors[0] > factors[4] > factors[6]
 
 
-def test_dispersion_is_one_for_steady_weeks_and_grows_with_variation():
+def test_extra_variation_is_zero_for_steady_weeks_and_grows_with_variation():
     steady = [10] * 56
-    wild = [0] * 7 + [40] * 7 + [0] * 7 + [40] * 7 + [0] * 28
-    assert dispersion(steady) == 1.0
-    assert dispersion(wild) > 10
+    wild = ([0] * 7 + [40] * 7) * 4
+    assert extra_variation([steady, steady]) == 0.0
+    assert dispersion(steady, 0.0) == 1.0
+    extra = extra_variation([wild, steady])
+    assert extra > 0.1
+    assert dispersion(wild, extra) > dispersion([1] * 56, extra) > 1.0
 
 
 def test_upper_tail_matches_the_binomial_distribution():

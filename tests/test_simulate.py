@@ -89,3 +89,11 @@ def test_traffic_model_is_reproducible_and_varies_phrases():
     phrases = {p for i in kb.intents for p in i.phrases} | set(kb.decline_examples)
     assert any(q not in phrases for q in questions)  # small variations
     assert first.spike in {i.id for i in kb.intents}
+
+
+def test_if_empty_simulates_only_into_an_empty_database(env):
+    first = run(env, "simulate", "--days", "2", "--per-day", "20", "--if-empty")
+    second = run(env, "simulate", "--days", "2", "--per-day", "20", "--if-empty")
+
+    assert first.exit_code == 0 and "Simulated" in first.output
+    assert second.exit_code == 0 and "nothing simulated" in second.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy import select
 
 from veiviser.settings import Settings
 
@@ -33,6 +34,12 @@ MAX_DAYS = 400
 )
 @click.option("--no-spike", is_flag=True, help="Plant no spike.")
 @click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing when the database already holds conversations "
+    "(for start-up scripts).",
+)
+@click.option(
     "--spike-factor",
     type=click.FloatRange(1.0, 50.0),
     default=3.0,
@@ -48,6 +55,7 @@ def simulate_command(
     spike: str | None,
     no_spike: bool,
     spike_factor: float,
+    if_empty: bool,
 ) -> None:
     """Send synthetic member traffic through the real chat pipeline.
 
@@ -60,6 +68,7 @@ def simulate_command(
     from veiviser.service import Assistant
     from veiviser.service.insight import InsightService, run_simulation
     from veiviser.store.knowledge import read_knowledge_base
+    from veiviser.store.models import Conversation
 
     plan = SimulationPlan(
         days=days,
@@ -73,6 +82,10 @@ def simulate_command(
         assistant.prepare()
         with assistant.sessions() as session:
             kb = read_knowledge_base(session)
+            busy = session.scalar(select(Conversation.id).limit(1)) is not None
+        if if_empty and busy:
+            click.echo("The database already holds conversations; nothing simulated.")
+            return
         assert kb is not None
         insight = InsightService(assistant.sessions, settings)
         try:

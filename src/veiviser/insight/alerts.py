@@ -201,8 +201,10 @@ def _claim(
                 intent=flag.intent, window_end=window_end, ratio=_finite(flag.ratio)
             )
             .on_conflict_do_nothing(index_elements=["intent", "window_end"])
+            .returning(InsightAlert.intent)
         )
-        return session.execute(statement).rowcount == 1
+        # A row comes back only when this process inserted the claim.
+        return session.execute(statement).first() is not None
 
 
 def _release(

@@ -131,12 +131,16 @@ def top_groups(
 def heatmap(session: Session, first: date, last: date) -> list[list[int]]:
     """Member messages per Oslo weekday (rows, Monday first) and hour (columns)."""
     grid = [[0] * 24 for _ in range(7)]
-    for day, hour, count in session.execute(
+    for weekday, hour, count in session.execute(
         select(
-            InsightDayHour.day, InsightDayHour.hour, InsightDayHour.member_messages
-        ).where(InsightDayHour.day >= first, InsightDayHour.day <= last)
+            InsightDayHour.weekday,
+            InsightDayHour.hour,
+            func.sum(InsightDayHour.member_messages),
+        )
+        .where(InsightDayHour.day >= first, InsightDayHour.day <= last)
+        .group_by(InsightDayHour.weekday, InsightDayHour.hour)
     ):
-        grid[day.weekday()][hour] += count
+        grid[weekday][hour] += int(count)
     return grid
 
 

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # A day is final this long after it ended: later messages belong to later
 # days, and conversations started that day have had time to finish.
+# Limitation: a conversation resumed more than two days after it started
+# does not change its start day's resolution or handover figures; tracking
+# "dirty" conversation days on each turn would retire this.
 SETTLE = timedelta(days=2)
 # A day recomputed less than this long ago is fresh enough for a dashboard.
 FRESH = timedelta(seconds=60)
@@ -120,6 +123,14 @@ def days_due(session: Session, now: datetime, retention_days: int) -> list[date]
     return [day for day in days_between(first, today) if day not in done]
 
 
+def never_computed(session: Session, days: list[date]) -> list[date]:
+    """Those of ``days`` that have no rollup at all yet."""
+    if not days:
+        return []
+    known = set(session.scalars(select(InsightDay.day).where(InsightDay.day.in_(days))))
+    return [day for day in days if day not in known]
+
+
 def count_day(session: Session, day: date) -> DayCounts:
     """The rollup counts of one Oslo day, read from the raw rows."""
     start, end = day_bounds(day)
@@ -166,15 +177,28 @@ def _count_messages(
 ) -> None:
     rows = session.execute(
         select(
+            Message.id,
             Message.role,
             Message.outcome,
             Message.intent,
-            Message.intents,
             Message.created_at,
         ).where(Message.created_at >= start, Message.created_at < end)
+    ).all()
+    # Only a multi reply names two intents; decoding JSON for every row
+    # would cost more than the rest of the day's count.
+    multi_ids = [row[0] for row in rows if row[2] == "multi"]
+    both = (
+        dict(
+            session.execute(
+                select(Message.id, Message.intents).where(Message.id.in_(multi_ids))
+            ).all()
+        )
+        if multi_ids
+        else {}
     )
     totals = counts.totals
-    for role, outcome, intent, intents, created_at in rows:
+    for message_id, role, outcome, intent, created_at in rows:
+        intents = both.get(message_id)
         if role == "member":
             totals["member_messages"] += 1
             counts.hours[oslo_hour(_aware(created_at))] += 1
@@ -277,7 +301,9 @@ def _store_day(
         for (intent, outcome), number in counts.intents.items()
     )
     session.add_all(
-        InsightDayHour(day=day, hour=hour, member_messages=number)
+        InsightDayHour(
+            day=day, hour=hour, weekday=day.weekday(), member_messages=number
+        )
         for hour, number in counts.hours.items()
     )
     for name in DAY_FIELDS:

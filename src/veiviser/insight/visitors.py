@@ -63,6 +63,9 @@ def rotate_secret(session: Session) -> None:
     session.flush()
 
 
+# Limitation: "returning" means seen within the retention window, because
+# the hash is deleted with its conversation; keeping first-seen days per hash
+# beyond retention would retire this, at the cost of a longer-lived trace.
 def visitor_hash(session: Session, visitor_id: str | None) -> str | None:
     """The stored form of a visitor id, or None when there is none to store."""
     visitor = valid_visitor_id(visitor_id)

@@ -61,6 +61,18 @@ class InsightDayIntent(Base):
     """Replies of one Oslo day per intent and outcome ('' for no intent)."""
 
     __tablename__ = "insight_day_intent"
+    # Covers the dashboard's sums over a range of days, so they never touch
+    # the table itself.
+    __table_args__ = (
+        Index(
+            "ix_insight_day_intent_cover",
+            "day",
+            "outcome",
+            "intent",
+            "group_id",
+            "count",
+        ),
+    )
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     intent: Mapped[str] = mapped_column(String(63), primary_key=True)
@@ -78,6 +90,8 @@ class InsightDayHour(Base):
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The day's weekday (0 = Monday), so the heat map sums in SQL.
+    weekday: Mapped[int] = mapped_column(Integer)
     member_messages: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -7,6 +7,8 @@ as CSV, so the three cannot disagree.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -27,6 +29,8 @@ from veiviser.web.admin.auth import require_role
 from veiviser.web.admin.pages import AdminFeature, NavItem, render
 from veiviser.web.admin.texts import t
 
+log = logging.getLogger(__name__)
+_refreshing = threading.Lock()
 ROLES = (Role.ADMINISTRATOR, Role.EDITOR, Role.TRAINER, Role.ANALYST)
 router = APIRouter(prefix="/admin/insight", include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(require_role(*ROLES))]
@@ -101,7 +105,7 @@ async def chart_csv(
 async def trends_json(request: Request, user: Staff) -> JSONResponse:
     """Every active intent's trend for the last seven complete days, as JSON."""
     service = _service(request)
-    await run_in_threadpool(service.refresh)
+    await run_in_threadpool(refresh_rollups, service)
     views = await run_in_threadpool(service.trends)
     return JSONResponse({"trends": [trend_json(view) for view in views]})
 
@@ -124,8 +128,32 @@ def trend_json(view: TrendView) -> dict[str, Any]:
     }
 
 
+def refresh_rollups(service: InsightService) -> None:
+    """Bring the rollups up to date without making the reader wait long.
+
+    A day with no rollup at all is computed before the page is drawn; days
+    that are only a minute or two stale are recomputed in a background
+    thread (one per process at a time), so a page never waits for them.
+    """
+    if service.needs_blocking_refresh():
+        service.refresh()
+        return
+    if not _refreshing.acquire(blocking=False):
+        return
+
+    def run() -> None:
+        try:
+            service.refresh()
+        except Exception:  # a failed refresh must not end the thread silently
+            log.exception("background rollup refresh failed")
+        finally:
+            _refreshing.release()
+
+    threading.Thread(target=run, name="insight-refresh", daemon=True).start()
+
+
 def _dashboard_context(service: InsightService, period: Period) -> dict[str, Any]:
-    service.refresh()
+    refresh_rollups(service)
     overview = service.read(metrics.overview, period.first, period.last)
     charts = [build_chart(service, period, name) for name in CHARTS]
     trends = service.trends()

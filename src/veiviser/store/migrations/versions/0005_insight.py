@@ -57,10 +57,16 @@ def upgrade() -> None:
         sa.Column("group_id", sa.String(63), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
     )
+    op.create_index(
+        "ix_insight_day_intent_cover",
+        "insight_day_intent",
+        ["day", "outcome", "intent", "group_id", "count"],
+    )
     op.create_table(
         "insight_day_hour",
         sa.Column("day", sa.Date(), primary_key=True),
         sa.Column("hour", sa.Integer(), primary_key=True),
+        sa.Column("weekday", sa.Integer(), nullable=False),
         sa.Column("member_messages", sa.Integer(), nullable=False),
     )
     op.create_table(
