@@ -46,7 +46,6 @@ PATH_VALUES = {
     "day": "2027-05-06",
     "task_id": "1",
     "conversation_id": "0123456789abcdef0123456789abcdef",
-    "name": "volume",
 }
 
 
