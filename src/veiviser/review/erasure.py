@@ -77,6 +77,11 @@ def _declined_texts(conversation_id: str):
     )
 
 
+# Limitation: the daily rollups (veiviser.insight) keep an erased
+# conversation's counts only for days already final (two days after they
+# ended); a day still being recomputed loses them, so the statistics of the
+# last two days can drop by what was erased. Recording per-day deltas before
+# deleting would retire this.
 def erase_conversation(session: Session, conversation_id: str) -> Erased:
     """Delete a conversation with its messages and what was learnt from them.
 
