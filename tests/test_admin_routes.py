@@ -46,6 +46,7 @@ PATH_VALUES = {
     "day": "2027-05-06",
     "task_id": "1",
     "conversation_id": "0123456789abcdef0123456789abcdef",
+    "name": "volume",
 }
 
 
