@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
 from veiviser.dialogue import ConversationState, Reply, greeting, take_turn
 from veiviser.dialogue.turn import Button, after_thumbs_down, remember_buttons
 from veiviser.dialogue.view import KnowledgeView
@@ -152,9 +153,9 @@ class ChatService:
         self.sessions = sessions
         self.models = models
         self.max_message_chars = max_message_chars
+        self.personal = personal or PersonalAnswers(None)
         # Set by the Assistant; without it a handover shows contact details.
         self.handover: HandoverHooks | None = None
-        self.personal = personal or PersonalAnswers(None)
 
     def start(
         self, visitor_id: str | None = None, now: datetime | None = None
@@ -307,10 +308,10 @@ class ChatService:
                     details={"seq": seq},
                 )
             saved = repo.save_feedback(session, message.id, rating, masked_comment)
-            if now is not None:
-                saved.created_at = now
             if rating == "down":
                 self._note_thumbs_down(session, conversation_id)
+            if now is not None:
+                saved.created_at = now
         log.info("conversation %s: feedback %s on %d", conversation_id[:8], rating, seq)
 
     def delete(self, conversation_id: str, token: str | None) -> Erased:
@@ -331,6 +332,23 @@ class ChatService:
             record_erasure(session, "member", None, erased)
         log.info("conversation %s deleted by the member", conversation_id[:8])
         return erased
+
+    def authorise(self, conversation_id: str, token: str | None) -> None:
+        """Check a conversation's token (for the handover's endpoints).
+
+        Raises:
+            ConversationNotFound, TokenMissing, WrongToken: see the names.
+        """
+        self._authorised_state(conversation_id, token)
+
+    def _note_thumbs_down(self, session: Session, conversation_id: str) -> None:
+        # After a thumbs down, a wish for help goes straight to a person.
+        runtime = self.models.current
+        conversation = repo.get_conversation(session, conversation_id)
+        if runtime is None or conversation is None:
+            return
+        state = ConversationState.from_json(conversation.state)
+        conversation.state = after_thumbs_down(state, runtime.view).to_json()
 
     def identify(self, member_token: str | None) -> Login:
         """Who a request's member token proves; a bad token is a failed login."""
@@ -376,23 +394,6 @@ class ChatService:
         }
         shown = self.personal.shown(general, login, runtime.view)
         return [replace(v, html=shown[v.seq]) if v.seq in shown else v for v in views]
-
-    def authorise(self, conversation_id: str, token: str | None) -> None:
-        """Check a conversation's token (for the handover's endpoints).
-
-        Raises:
-            ConversationNotFound, TokenMissing, WrongToken: see the names.
-        """
-        self._authorised_state(conversation_id, token)
-
-    def _note_thumbs_down(self, session: Session, conversation_id: str) -> None:
-        # After a thumbs down, a wish for help goes straight to a person.
-        runtime = self.models.current
-        conversation = repo.get_conversation(session, conversation_id)
-        if runtime is None or conversation is None:
-            return
-        state = ConversationState.from_json(conversation.state)
-        conversation.state = after_thumbs_down(state, runtime.view).to_json()
 
     def _earlier_exchange(
         self, conversation_id: str, client_id: str
