@@ -205,6 +205,10 @@ class LiveTrainer:
         self._thread: threading.Thread | None = None
         self.busy = False
 
+    # Limitation: every edit stores a whole new model and old ones are never
+    # pruned; keep the last few per encoder once the table grows large. The
+    # review queue's LiveTraining (service/review.py) does the same job in a
+    # second thread; merge the two into this one.
     def request(self) -> None:
         """Ask for a model of the newest knowledge base; never blocks."""
         self._wanted.set()
