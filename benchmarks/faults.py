@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,8 @@ def main() -> None:
     parser.add_argument("--cache-dir")
     parser.add_argument("--startup-timeout", type=float, default=1800)
     args = parser.parse_args()
+    # A plain SIGTERM (timeout, kill) still stops the servers and PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.workers = 1
 
     workdir = Path(tempfile.mkdtemp(prefix="veiviser-faults-"))

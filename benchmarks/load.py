@@ -23,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -316,6 +317,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=10, help="Seconds after.")
     parser.add_argument("--startup-timeout", type=float, default=1800)
     args = parser.parse_args()
+    # A plain SIGTERM (timeout, kill) still stops the servers and PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="veiviser-load-"))
     workdir.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -24,6 +25,7 @@ from veiviser.store.models import Conversation, Message, ModelVersion
 
 pytest_plugins = ["test_store_support"]
 
+from servers import veiviser_server  # noqa: E402
 from test_store_support import open_assistant, settings_for, write_kb  # noqa: E402
 
 ROUNDS = 6
@@ -149,3 +151,27 @@ def test_processes_starting_together_train_the_revision_once(
     finally:
         for assistant in processes:
             assistant.close()
+
+
+def test_serve_with_two_workers_answers_and_adds_up_their_metrics(tmp_path: Path):
+    env = {"VEIVISER_WORKERS": "2", "VEIVISER_RATE_LIMIT_PER_MINUTE": "0"}
+    with veiviser_server(tmp_path, kb=write_kb(tmp_path), env=env) as server:
+        workers = _children(server.process.pid)
+        statuses = [
+            httpx.post(f"{server.url}/api/v1/conversations").status_code
+            for _ in range(10)
+        ]
+        metrics = httpx.get(f"{server.url}/metrics").text
+
+    assert statuses == [201] * 10
+    assert len(workers) >= 2
+    opened = (
+        'veiviser_http_requests_total{method="POST",'
+        'route="/api/v1/conversations",status="201"}'
+    )
+    line = next(line for line in metrics.splitlines() if line.startswith(opened))
+    assert float(line.rsplit(" ", 1)[1]) == 10
+
+
+def _children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()

@@ -13,6 +13,9 @@ import click
 
 from veiviser.settings import Settings
 
+# How long a starting worker may take to answer uvicorn's health check.
+WORKER_HEALTHCHECK_SECONDS = 120
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
@@ -107,6 +110,9 @@ def _serve_workers(settings: Settings) -> None:
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
+            # A worker busy loading the encoder and model must not be taken
+            # for dead (uvicorn's default allows 5 s).
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
             log_config=None,
             access_log=False,
         )
