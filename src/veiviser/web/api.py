@@ -76,9 +76,8 @@ def _known_shape(conversation_id: str) -> str:
     return conversation_id
 
 
-# Limitation: no per-client rate limit yet; anyone can open conversations as
-# fast as the server answers. Add one (per IP, in the database so that all
-# processes share it) before the widget goes on a public site without a proxy.
+# Opening conversations is rate-limited per client with the rest of /api/
+# (web/ratelimit.py).
 @router.post("/conversations", status_code=201, response_model=ConversationOut)
 def open_conversation(
     request: Request,

@@ -74,6 +74,10 @@ def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
     return any(parsed in network for network in trusted)
 
 
+# Limitation: counts live in each process, so N processes behind a proxy that
+# spreads one client over all of them allow up to N times the limit; a shared
+# counter (a fixed-window row per client in the database, or nginx limit_req)
+# would retire this when an exact bound across processes is needed.
 class FixedWindow:
     """Counts per key in the current window; thread-safe, memory per window.
 
