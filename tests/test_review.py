@@ -492,3 +492,33 @@ def test_retention_purge_takes_review_rows_along_and_keeps_tasks(
     tasks = trainer.get("/admin/tasks").text
     assert "sjekk" in tasks
     assert "Meldingene er slettet." in tasks
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script> hjelp meg",
+        "'; DELETE FROM kb_phrase;-- hva nå",
+        "¿Dónde está mi sindicato? 工会在哪里",
+        "ø" * 1999,
+    ],
+    ids=["xss", "sql", "foreign", "huge"],
+)
+def test_hostile_member_text_is_shown_as_text_and_can_be_fixed(
+    assistant, api, trainer, text
+):
+    ask(api, open_conversation(api), text)
+    page = trainer.get("/admin/review")
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    ids = re.findall(r'name="message_id" value="(\d+)"', page.text)
+
+    response = post_form(trainer, "/admin/review/out-of-scope", {"message_id": ids})
+
+    location = response.headers["location"]
+    assert "ok=out_of_scope" in location or "error=unusable" in location
+    assert trainer.get(location).status_code == 200
+    with assistant.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(KbPhrase)) > 0
+    if "ok=" in location:
+        wait_for_model(trainer)

@@ -166,7 +166,7 @@ class ReviewService:
         with self.sessions() as session:
             items = select_queue(session)
         runtime = self.assistant.models.require()
-        kind = _vector_kind(runtime)
+        kind = vector_kind(runtime)
         key = cache.cache_key([i.message_id for i in items], kind, THRESHOLDS[kind])
         groups, pending = self._groups(items, runtime, key, inline_items)
         clusters = self._views(items, groups, runtime, new_after)
@@ -185,7 +185,7 @@ class ReviewService:
             return stored, False
         if len(items) <= inline_items:
             groups = compute_groups(items, runtime)
-            if cache.claim(self.sessions, key, len(items), _vector_kind(runtime)):
+            if cache.claim(self.sessions, key, len(items), vector_kind(runtime)):
                 cache.store(self.sessions, key, groups)
             return groups, False
         _start_background(self.sessions, items, runtime, key)
@@ -451,7 +451,8 @@ class ReviewService:
 # --- Helpers ----------------------------------------------------------------
 
 
-def _vector_kind(runtime: Runtime) -> str:
+def vector_kind(runtime: Runtime) -> str:
+    """``dense`` when the model in use embeds with an encoder, else ``sparse``."""
     model = runtime.model
     dense = model.features.dense is not None and model.encoder is not None
     return "dense" if dense else "sparse"
@@ -477,7 +478,7 @@ def _start_background(
     runtime: Runtime,
     key: str,
 ) -> None:
-    if not cache.claim(sessions, key, len(items), _vector_kind(runtime)):
+    if not cache.claim(sessions, key, len(items), vector_kind(runtime)):
         return  # another process (or an earlier page view) is on it
 
     def work() -> None:

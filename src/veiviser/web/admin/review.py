@@ -24,7 +24,12 @@ from veiviser.review.log import oslo_time
 from veiviser.review.queue import select_queue
 from veiviser.service import editing, staff
 from veiviser.service.assistant import Assistant
-from veiviser.service.review import FixOutcome, ReviewInvalid, ReviewService
+from veiviser.service.review import (
+    FixOutcome,
+    ReviewInvalid,
+    ReviewService,
+    vector_kind,
+)
 from veiviser.service.staff import Role, StaffUser
 from veiviser.web.admin.auth import require_role, verify_csrf
 from veiviser.web.admin.pages import AdminFeature, NavItem, render, see_other
@@ -122,13 +127,9 @@ async def clusters_status(request: Request, user: Reviewer) -> HTMLResponse:
 
 
 def _clusters_ready(service: ReviewService) -> bool:
-    runtime = service.assistant.models.require()
+    kind = vector_kind(service.assistant.models.require())
     with service.sessions() as session:
         ids = [item.message_id for item in select_queue(session)]
-        model = runtime.model
-        kind = (
-            "dense" if model.features.dense is not None and model.encoder else "sparse"
-        )
         key = cache.cache_key(ids, kind, THRESHOLDS[kind])
         return cache.ready_clusters(session, key) is not None
 
