@@ -111,16 +111,31 @@ def test_broken_training_keeps_the_last_good_model_and_says_why(
     assert ask(admin_client, "hvor mange feriedager har jeg")["intent"] == "ferie"
 
 
-def test_edits_while_training_are_coalesced_into_one_more_training(assistant):
+def test_requests_while_working_are_coalesced(assistant):
     trained = []
     trainer = editing_trainer(assistant, trained)
+    stored_before = _models_stored(assistant)
     for number in range(5):
         editing.add_phrases(assistant.sessions, "ferie", [f"ferie nr {number}"], "t")
+    for _ in range(5):
         trainer.request()
 
-    assert trainer.wait_idle(120)
-    assert 1 <= len(trained) <= 2
+    assert trainer.wait_idle(120, full=True)
+    trainer.stop()
+    # One quick model for all five edits, then one full training; never one
+    # per edit or per request.
+    assert _models_stored(assistant) - stored_before == 2
     assert assistant.models.require().kb_revision == _revision(assistant)
+    assert "provisional" not in assistant.models.require().model.stats
+
+
+def _models_stored(assistant) -> int:
+    from sqlalchemy import func, select
+
+    from veiviser.store.models import ModelVersion
+
+    with assistant.sessions() as session:
+        return session.scalar(select(func.count()).select_from(ModelVersion))
 
 
 def editing_trainer(assistant, trained: list):
@@ -129,7 +144,13 @@ def editing_trainer(assistant, trained: list):
     def on_trained() -> None:
         trained.append(assistant.watcher.check())
 
-    return LiveTrainer(assistant.sessions, assistant.encoder, 0, on_trained)
+    return LiveTrainer(
+        assistant.sessions,
+        assistant.encoder,
+        0,
+        lambda: assistant.models.current,
+        on_trained,
+    )
 
 
 def _revision(assistant) -> int:

@@ -81,3 +81,7 @@ def admin_client(assistant: Assistant) -> Iterator[TestClient]:
         name = add_staff(assistant, Role.ADMINISTRATOR, "sjefen")
         assert login(client, name).status_code == 303
         yield client
+    # A background training must not outlive the test's database.
+    trainer = getattr(app.state, "live_trainer", None)
+    if trainer is not None:
+        trainer.stop(timeout=120)

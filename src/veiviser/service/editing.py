@@ -655,8 +655,6 @@ def live_status(
     revision: int,
 ) -> LiveStatus:
     """The status of ``revision`` for a process whose model is ``in_use_*``."""
-    if in_use_revision is not None and in_use_revision >= revision:
-        return LiveStatus("live", revision, in_use_model)
     with sessions() as session:
         newest = session.execute(
             select(ModelVersion.status, ModelVersion.error)
@@ -668,7 +666,9 @@ def live_status(
             .limit(1)
         ).one_or_none()
         current = session.scalar(select(KbMeta.kb_revision).where(KbMeta.id == 1))
-    # A newer edit's training will carry this one; only the newest counts.
+    # Only the newest attempt counts; a newer edit's model carries this one.
     if newest is not None and newest[0] == "failed" and current == revision:
         return LiveStatus("failed", revision, in_use_model, newest[1])
+    if in_use_revision is not None and in_use_revision >= revision:
+        return LiveStatus("live", revision, in_use_model)
     return LiveStatus("training", revision, in_use_model)

@@ -10,18 +10,31 @@ import fcntl
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy import func as sql
 from sqlalchemy.orm import Session, sessionmaker
 
+from veiviser.content import KnowledgeBase
+from veiviser.content.model import OUT_OF_SCOPE
 from veiviser.errors import NotTrained, TrainingFailed, VeiviserError
-from veiviser.nlu import Encoder, TrainingConfig, examples_from_kb, model_to_bytes
+from veiviser.nlu import (
+    Encoder,
+    Example,
+    NluModel,
+    TrainingConfig,
+    examples_from_kb,
+    model_to_bytes,
+)
 from veiviser.nlu import train as train_model
-from veiviser.service.runtime import encoder_label
+from veiviser.nlu.model import TrainingRows, update
+from veiviser.service.runtime import Runtime, encoder_label
 from veiviser.store import model_versions
 from veiviser.store.knowledge import kb_revision, read_knowledge_base
 
@@ -171,21 +184,67 @@ def _ready_for_current(sessions: sessionmaker[Session], label: str) -> int | Non
         return model_versions.ready_for_revision(session, revision, label)
 
 
-class LiveTrainer:
-    """Trains in a background thread whenever the knowledge base is edited.
+@dataclass(frozen=True)
+class _Base:
+    """A model this process can update: it holds its training rows."""
 
-    ``request`` returns at once. Edits that arrive while a training runs are
-    coalesced into one more training afterwards, which sees all of them.
-    After each model is stored, ``on_trained`` runs (the process swaps the
-    model in at once instead of waiting for its next poll); other processes
-    find the model in the database. A failed training is stored with its
-    error, and the last good model stays in use.
+    model: NluModel
+    examples: tuple[Example, ...]
+
+
+def with_training_rows(model: NluModel, examples: Sequence[Example]) -> NluModel:
+    """A stored model given back the training rows of ``examples``.
+
+    A model loaded from the database has no rows; they are rebuilt with the
+    model's own vocabulary and the (cached) embeddings, so that
+    :func:`veiviser.nlu.model.update` can teach it new phrases in a second.
+    Examples of intents the model does not know are left out.
+    """
+    index = {label: i for i, label in enumerate(model.classes)}
+    known = [example for example in examples if example.intent in index]
+    analysed = [model.analyser.analyse(example.text) for example in known]
+    rows = TrainingRows(
+        target=np.array([index[example.intent] for example in known]),
+        sparse_rows=model.features.sparse_part(analysed),
+        dense_rows=model.features.dense_part(model.encoder, analysed),
+    )
+    return replace(model, training=rows)
+
+
+def _difference(
+    new: Sequence[Example], old: Sequence[Example]
+) -> tuple[list[Example], list[Example]]:
+    """(added, removed) between two lists of examples, counting repeats."""
+    added = Counter(new) - Counter(old)
+    removed = Counter(old) - Counter(new)
+    return list(added.elements()), list(removed.elements())
+
+
+class LiveTrainer:
+    """Makes an edit live in seconds, then retrains fully in the background.
+
+    ``request`` returns at once; a daemon thread does the rest:
+
+    1. **Provisional model, in seconds.** From the model in use (its training
+       rows rebuilt once from the cached embeddings), the phrases that were
+       added are taught with :func:`veiviser.nlu.model.update`; an edit that
+       changed no phrase (an answer, a button, a title) reuses the model as
+       it is. The result is stored for the new knowledge-base revision, so
+       every process loads it, and swapped in here at once.
+    2. **Full training, in the background**, when phrases changed: a new
+       vocabulary, calibration and decline threshold. If the knowledge base
+       changed meanwhile, the newer phrases are taught to the fresh model
+       before it is stored, so a later edit is never undone.
+
+    Edits that arrive meanwhile coalesce. A failure is stored with its error
+    (the page shows it) and the last good model stays in use.
 
     Args:
         sessions: the database.
-        encoder: the encoder the model is trained with.
+        encoder: the encoder models are trained with.
         seed: the training seed.
-        on_trained: called after a model was stored.
+        current: the runtime in use in this process.
+        on_trained: called after a model was stored (swaps it in here).
     """
 
     def __init__(
@@ -193,22 +252,26 @@ class LiveTrainer:
         sessions: sessionmaker[Session],
         encoder: Encoder | None,
         seed: int,
+        current: Callable[[], Runtime | None],
         on_trained: Callable[[], object],
     ) -> None:
         self.sessions = sessions
         self.encoder = encoder
         self.seed = seed
+        self.current = current
         self.on_trained = on_trained
         self._wanted = threading.Event()
         self._stopping = threading.Event()
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._base: _Base | None = None
+        self._full_wanted = False
         self.busy = False
 
     # Limitation: every edit stores a whole new model and old ones are never
     # pruned; keep the last few per encoder once the table grows large. The
-    # review queue's LiveTraining (service/review.py) does the same job in a
-    # second thread; merge the two into this one.
+    # review queue's LiveTraining (service/review.py) does a full training
+    # per fix in a second thread; it should use this trainer.
     def request(self) -> None:
         """Ask for a model of the newest knowledge base; never blocks."""
         self._wanted.set()
@@ -220,29 +283,37 @@ class LiveTrainer:
                 self._thread.start()
 
     def stop(self, timeout: float = 30) -> None:
-        """Let a training in flight finish, then end the thread."""
+        """Let the work in flight finish, then end the thread."""
         self._stopping.set()
         self._wanted.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is wanted or running (for tools and tests)."""
+    def wait_idle(self, timeout: float, *, full: bool = False) -> bool:
+        """Wait until no edit waits to go live (and, with ``full``, no training).
+
+        For tools and tests; returns whether that happened within ``timeout``.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self._wanted.is_set() and not self.busy:
+            pending = self._wanted.is_set() or self.busy
+            if not pending and not (full and self._full_wanted):
                 return True
             time.sleep(0.02)
         return False
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            if not self._wanted.wait(timeout=5):
+            if not self._wanted.wait(timeout=0.2) and not self._full_wanted:
                 continue
             self.busy = True
-            self._wanted.clear()
             try:
-                self._train_newest()
+                if self._wanted.is_set():
+                    self._wanted.clear()
+                    self._make_live()
+                elif not self._stopping.is_set():
+                    self._full_wanted = False
+                    self._train_fully()
             except TrainingFailed:
                 pass  # stored with its error; the page shows it
             except Exception:
@@ -252,11 +323,97 @@ class LiveTrainer:
             finally:
                 self.busy = False
 
-    def _train_newest(self) -> None:
+    def _newest(self) -> tuple[KnowledgeBase | None, int]:
+        with self.sessions() as session:
+            return read_knowledge_base(session), kb_revision(session)
+
+    def _make_live(self) -> None:
+        kb, revision = self._newest()
         label = encoder_label(self.encoder)
         with self.sessions() as session:
-            revision = kb_revision(session)
             ready = model_versions.ready_for_revision(session, revision, label)
-        if ready is None:
+        if ready is not None or kb is None:
+            self.on_trained()
+            return
+        examples = examples_from_kb(kb)
+        base = self._base or self._base_from_runtime()
+        if base is None or not self._store_provisional(base, examples, revision):
+            self._base = None
             train_and_store(self.sessions, self.encoder, self.seed)
+        self.on_trained()
+
+    def _base_from_runtime(self) -> _Base | None:
+        runtime = self.current()
+        if runtime is None:
+            return None
+        examples = examples_from_kb(runtime.view.kb)
+        return _Base(with_training_rows(runtime.model, examples), tuple(examples))
+
+    def _store_provisional(
+        self, base: _Base, examples: list[Example], revision: int
+    ) -> bool:
+        in_scope = {e.intent for e in examples} - {OUT_OF_SCOPE}
+        if not in_scope:
+            return False  # nothing to answer with: training says why
+        added, removed = _difference(examples, base.examples)
+        started = time.perf_counter()
+        try:
+            model = update(base.model, added) if added else base.model
+        except (VeiviserError, ValueError, ArithmeticError) as error:
+            log.warning("no quick update (%s); training fully", error)
+            return False
+        stats = {
+            **model.stats,
+            "provisional": 1.0,
+            "added": len(added),
+            "removed": len(removed),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        self._save(revision, model, stats)
+        self._base = _Base(model, tuple(examples))
+        # Removed phrases and a new vocabulary need a real training.
+        self._full_wanted = self._full_wanted or bool(added or removed)
+        return True
+
+    def _save(self, revision: int, model: NluModel, stats: dict) -> None:
+        data = model_to_bytes(model)
+        with self.sessions.begin() as session:
+            model_id = model_versions.save_model(
+                session, revision, encoder_label(self.encoder), data, stats
+            )
+        log.info(
+            "model %d stored for knowledge base revision %d (provisional: %s)",
+            model_id,
+            revision,
+            bool(stats.get("provisional")),
+        )
+
+    def _train_fully(self) -> None:
+        kb, revision = self._newest()
+        if kb is None:
+            return
+        examples = examples_from_kb(kb)
+        label = encoder_label(self.encoder)
+        started = time.perf_counter()
+        with training_lease(self.sessions):
+            try:
+                model = train_model(
+                    examples, self.encoder, TrainingConfig(seed=self.seed)
+                )
+            except VeiviserError as error:
+                _record_failure(self.sessions, revision, label, error.message)
+                raise TrainingFailed(error.message, details=error.details) from error
+        stats = {**model.stats, "seconds": round(time.perf_counter() - started, 2)}
+        newer_kb, newer_revision = self._newest()
+        if newer_revision != revision and newer_kb is not None:
+            # Edits arrived while training: teach them to the fresh model,
+            # which stays provisional until the next full training.
+            self._store_provisional(
+                _Base(model, tuple(examples)),
+                examples_from_kb(newer_kb),
+                newer_revision,
+            )
+        else:
+            self._save(revision, model, stats)
+            self._base = _Base(model, tuple(examples))
         self.on_trained()

@@ -64,6 +64,7 @@ def live_trainer(request: Request) -> LiveTrainer:
             assistant.sessions,
             assistant.encoder,
             assistant.settings.seed,
+            lambda: assistant.models.current,
             assistant.watcher.check,
         )
         request.app.state.live_trainer = trainer
