@@ -52,7 +52,7 @@
     ".panel[hidden] { display: none; }",
     "header { background: var(--vv-accent); color: #ffffff; padding: 0.6rem 0.75rem;",
     "  display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem; }",
-    "header h2 { font-size: 1.05rem; margin: 0; flex: 1 1 8rem; }",
+    "header h2 { font-size: 1.05rem; margin: 0; flex: 1 1 auto; min-width: 4rem; }",
     "header button { font: inherit; font-size: 0.9rem; color: #ffffff; background: transparent;",
     "  border: 1px solid #ffffff; border-radius: 0.4rem; padding: 0.3rem 0.55rem; cursor: pointer; }",
     ".notice { background: #fff4cc; color: #3d3000; padding: 0.5rem 0.75rem; border-bottom: 1px solid #c9a400; }",
@@ -762,9 +762,9 @@
       var self = this;
       var box = this.make("div", "feedback");
       box.append(this.make("span", "", this.t("helpful") + " "));
-      var up = this.button("👍", function () { self.rate(box, seq, "up"); });
+      var up = this.button(this.t("yes"), function () { self.rate(box, seq, "up"); });
       up.setAttribute("aria-label", this.t("helpful_yes"));
-      var down = this.button("👎", function () { self.askWhatMissing(box, seq); });
+      var down = this.button(this.t("no"), function () { self.askWhatMissing(box, seq); });
       down.setAttribute("aria-label", this.t("helpful_no"));
       box.append(up, down);
       return box;
