@@ -50,7 +50,7 @@ trap stop_pg EXIT
 export VEIVISER_TEST_POSTGRES_URL="postgresql+psycopg://veiviser@127.0.0.1:$pg_port/veiviser_test"
 export VEIVISER_TEST_PG_CTL="${as_pg[*]} $pg_bin/pg_ctl -D $pg_dir/data"
 
-ruff format --check src tests benchmarks
-ruff check src tests benchmarks
+ruff format --check src tests benchmarks scripts
+ruff check src tests benchmarks scripts
 cd "$root"
 python -m pytest "$@"
