@@ -494,6 +494,25 @@ def test_retention_purge_takes_review_rows_along_and_keeps_tasks(
     assert "Meldingene er slettet." in tasks
 
 
+def test_retention_purge_is_one_line_of_the_erasure_log_without_content(assistant, api):
+    ask(api, open_conversation(api), UNKNOWN)
+    ask(api, open_conversation(api), "hvor kan jeg kjøpe billig kaffe")
+    with assistant.sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(Message))
+
+    purge(assistant.sessions, 1, now=datetime.now(UTC) + timedelta(days=2))
+    purge(assistant.sessions, 1, now=datetime.now(UTC) + timedelta(days=3))
+
+    with assistant.sessions() as session:
+        lines = list(session.scalars(select(ErasureLog)))
+    counts = [(e.kind, e.actor, e.conversations, e.messages) for e in lines]
+    assert counts == [("purge", None, 2, stored)]
+    administrator = logged_in_client(assistant, Role.ADMINISTRATOR)
+    page = administrator.get("/admin/erase").text
+    assert "automatisk sletting (lagringstid)" in page
+    assert "kaffe" not in page
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -7,6 +7,7 @@ anything is deleted, the daily statistics of the days concerned are brought
 up to date (``veiviser.insight.rollups``), so the dashboard keeps its counts
 after the raw rows are gone.
 
+The purge is one line of the erasure log (counts only).
 ``veiviser purge`` runs it once; ``veiviser serve`` runs it once a day in a
 background thread. Several processes may purge at once: each batch deletes
 rows that still exist, so a second purger finds less to do, not an error.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.errors import InvalidInput
 from veiviser.insight import rollups
+from veiviser.review.erasure import Erased, record_erasure
 from veiviser.store.models import Conversation, Feedback, Message, utc_now
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,10 @@ def purge(
         if deleted < BATCH:
             break
     if conversations:
+        # Every erasure is in the erasure log, a purge too: one line with its
+        # totals, never what the conversations held.
+        with sessions.begin() as session:
+            record_erasure(session, "purge", None, Erased(conversations, messages, 0))
         log.info(
             "retention: %d conversation(s) and %d message(s) idle since before "
             "%s deleted",

@@ -269,9 +269,7 @@ class LiveTrainer:
         self.busy = False
 
     # Limitation: every edit stores a whole new model and old ones are never
-    # pruned; keep the last few per encoder once the table grows large. The
-    # review queue's LiveTraining (service/review.py) does a full training
-    # per fix in a second thread; it should use this trainer.
+    # pruned; keep the last few per encoder once the table grows large.
     def request(self) -> None:
         """Ask for a model of the newest knowledge base; never blocks."""
         self._wanted.set()
