@@ -114,6 +114,8 @@ def start_server(
         "VEIVISER_ENCODER": args.encoder,
         "VEIVISER_KB": args.kb,
         "VEIVISER_CACHE_DIR": args.cache_dir or str(workdir / "cache"),
+        # Every simulated member shares 127.0.0.1; the limit is per address.
+        "VEIVISER_RATE_LIMIT_PER_MINUTE": "0",
     }
     command = Path(sys.executable).with_name("veiviser")
     return subprocess.Popen(
