@@ -194,6 +194,45 @@ def test_embedding_cache_is_reused_across_instances(real_encoder, tmp_path):
     assert np.array_equal(second.encode(["hei på deg"]), vector)
 
 
+def test_member_messages_are_cached_in_memory_only(tmp_path):
+    path = tmp_path / "cache.sqlite"
+    counting = _CountingEncoder()
+    cached = CachedEncoder(counting, path)
+    cached.encode(["en treningsfrase"])
+    messages = cached.transient()
+    messages.encode(["en melding fra et medlem"])
+    messages.encode(["en melding fra et medlem", "en treningsfrase"])
+
+    assert counting.seen == ["en treningsfrase", "en melding fra et medlem"]
+    reopened = CachedEncoder(_NoEncoder(counting.dim, counting.name), path)
+    assert reopened.encode(["en treningsfrase"]).shape == (1, counting.dim)
+    with pytest.raises(AssertionError, match="although it was cached"):
+        reopened.encode(["en melding fra et medlem"])
+
+
+def test_memory_cache_keeps_only_the_most_recent_vectors():
+    counting = _CountingEncoder()
+    cached = CachedEncoder(counting, None, memory_limit=2)
+    for text in ["a", "b", "c", "a"]:
+        cached.transient().encode([text])
+
+    # "a" was pushed out by "b" and "c", so it was encoded twice.
+    assert counting.seen == ["a", "b", "c", "a"]
+
+
+class _CountingEncoder:
+    """Gives every text a distinct vector and records what it encoded."""
+
+    dim, name = 4, "counting"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def encode(self, texts, kind="query"):
+        self.seen.extend(texts)
+        return np.array([[len(self.seen), i, 0, 1] for i, _ in enumerate(texts)], float)
+
+
 class _NoEncoder:
     """Fails if asked to encode: proves the cache answered."""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
 from veiviser.errors import VeiviserError
 
@@ -85,15 +86,22 @@ class CachedEncoder:
     """Wraps an encoder with a disk cache keyed by encoder, prefix and text.
 
     Retraining after an edit then encodes only the new phrases. The cache is a
-    SQLite file, safe to share between processes on one machine.
+    SQLite file, safe to share between processes on one machine; in memory
+    the most recently used ``memory_limit`` vectors are kept.
+
+    Member messages go through :meth:`transient` instead: they are looked up
+    the same way but new ones stay in memory only, so a busy service neither
+    writes to disk per message nor grows its cache file without end.
     """
 
-    def __init__(self, inner: Encoder, path: Path | None) -> None:
+    def __init__(
+        self, inner: Encoder, path: Path | None, memory_limit: int = 20_000
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
         self._path = path
-        self._memory: dict[str, np.ndarray] = {}
+        self._memory: LRUCache[str, np.ndarray] = LRUCache(maxsize=memory_limit)
         self._lock = threading.Lock()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,15 +121,24 @@ class CachedEncoder:
         return f"{self.name}:{kind}:{digest}"
 
     def encode(self, texts: Sequence[str], kind: Kind = "query") -> np.ndarray:
+        return self._encode(texts, kind, keep=True)
+
+    def transient(self) -> TransientEncoder:
+        """This cache for member messages: new vectors are not written to disk."""
+        return TransientEncoder(self)
+
+    def _encode(self, texts: Sequence[str], kind: Kind, *, keep: bool) -> np.ndarray:
         keys = [self._key(text, kind) for text in texts]
         found = self._lookup(keys)
-        missing = sorted(
-            {i for i, key in enumerate(keys) if key not in found}, key=lambda i: i
-        )
+        missing = sorted({i for i, key in enumerate(keys) if key not in found})
         if missing:
             fresh = self.inner.encode([texts[i] for i in missing], kind)
             new = {keys[i]: fresh[row] for row, i in enumerate(missing)}
-            self._store(new)
+            if keep:
+                self._store(new)
+            else:
+                with self._lock:
+                    self._memory.update(new)
             found.update(new)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, key in enumerate(keys):
@@ -159,6 +176,23 @@ class CachedEncoder:
         except sqlite3.Error as error:
             # A cache that cannot be written costs speed, not correctness.
             log.warning("embedding cache not written: %s", error)
+
+
+class TransientEncoder:
+    """A :class:`CachedEncoder` that reads its cache but writes only to memory."""
+
+    def __init__(self, cached: CachedEncoder) -> None:
+        self.cached = cached
+        self.name = cached.name
+        self.dim = cached.dim
+
+    def encode(self, texts: Sequence[str], kind: Kind = "query") -> np.ndarray:
+        return self.cached._encode(texts, kind, keep=False)
+
+
+def for_messages(encoder: Encoder | None) -> Encoder | None:
+    """The encoder to classify member messages with (see :class:`CachedEncoder`)."""
+    return encoder.transient() if isinstance(encoder, CachedEncoder) else encoder
 
 
 def load_encoder(name: str, cache_path: Path | None = None) -> Encoder | None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from veiviser.dialogue import KnowledgeView
 from veiviser.errors import NotTrained, VeiviserError
 from veiviser.nlu import Encoder, NluModel, model_from_bytes
+from veiviser.nlu.encoder import for_messages
 from veiviser.store import model_versions
 from veiviser.store.knowledge import read_knowledge_base
 
@@ -55,7 +56,7 @@ def load_runtime(
         kb = read_knowledge_base(session)
     if stored is None or kb is None:
         raise NotTrained(f"Model {model_id} or the knowledge base is missing.")
-    model = model_from_bytes(stored.data, encoder)
+    model = model_from_bytes(stored.data, for_messages(encoder))
     view = KnowledgeView(kb, handover_intent)
     return Runtime(model, view, stored.id, stored.kb_revision)
 
