@@ -47,6 +47,7 @@ PATH_VALUES = {
     "task_id": "1",
     "conversation_id": "0123456789abcdef0123456789abcdef",
     "name": "volume",
+    "revision_id": "1",
 }
 
 

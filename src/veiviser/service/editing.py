@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.content import Intent, KnowledgeBase
 from veiviser.errors import InvalidInput, NotFound, VeiviserError
+from veiviser.service import revisions
 from veiviser.store.knowledge import META_ID, read_knowledge_base
 from veiviser.store.models import (
     KbGroup,
@@ -39,7 +40,11 @@ NOTICE_ID = 1
 
 
 class EditConflict(VeiviserError):
-    """Someone saved the intent after this editor opened it."""
+    """Someone saved the intent after this editor opened it (a stale copy).
+
+    Nothing is written; the admin turns this into a choice between the
+    stored version and the editor's (see ``web/admin/revisions.py``).
+    """
 
     status = 409
     code = "edit_conflict"
@@ -50,6 +55,11 @@ class EditConflict(VeiviserError):
             f"from version {expected}.",
             details={"intent": intent_id, "expected": expected, "current": current},
         )
+        self.intent_id, self.expected, self.current = intent_id, expected, current
+
+
+# The name the content-care issue uses for a save from a stale copy.
+StaleEdit = EditConflict
 
 
 class IntentInvalid(InvalidInput):
@@ -250,6 +260,7 @@ def save_intent(
     expected_version: int | None,
     is_new: bool,
     actor: str,
+    kind: str | None = None,
 ) -> Saved:
     """Store a new or changed intent and bump the knowledge-base revision.
 
@@ -259,8 +270,9 @@ def save_intent(
             skips the check (a new intent, or a change that cannot collide
             such as adding phrases).
         is_new: the intent must not exist yet.
-        actor: the staff member's username, for the log (and the audit log
-            of the content-care feature).
+        actor: the staff member's username, for the log and the revision.
+        kind: the revision's kind when the change itself does not tell
+            (a restore, a rollback); see ``revisions.KINDS``.
 
     Raises:
         IntentInvalid: the id is taken, or the knowledge base would break
@@ -279,6 +291,7 @@ def save_intent(
             raise EditConflict(intent.id, expected_version, current.version)
 
         _check_references(session, intent)
+        before = revisions.intent_snapshot(session, intent.id)
         # Only this intent's rows are written: a save costs the same in a
         # knowledge base of 40 intents as in one of 400.
         row = _store_intent(session, intent, current)
@@ -287,6 +300,7 @@ def save_intent(
         session.flush()
         saved = Saved(intent.id, row.version, meta.kb_revision)
         _after_save(session, saved, actor)
+        revisions.record_intent_save(session, actor, before, intent, saved, kind)
     log.info(
         "intent %s saved by %s: version %d, knowledge base revision %d",
         intent.id,
@@ -451,21 +465,34 @@ def remove_phrase(
 # --- Archive ----------------------------------------------------------------
 
 
-def archive_intent(sessions: sessionmaker[Session], intent_id: str, actor: str) -> int:
+def archive_intent(
+    sessions: sessionmaker[Session],
+    intent_id: str,
+    actor: str,
+    expected_version: int | None = None,
+) -> int:
     """Take an intent out of the knowledge base, keeping it to restore later.
+
+    Args:
+        expected_version: the version the editor saw; ``None`` skips the check.
 
     Returns:
         The new knowledge-base revision.
 
     Raises:
         IntentInUse: other intents have buttons to it.
+        EditConflict: the stored version is not ``expected_version``.
         NotFound: no intent has this id.
     """
     intent = load_intent(sessions, intent_id).intent
     with sessions.begin() as session:
         meta = _lock_knowledge_base(session)
-        if session.get(KbIntent, intent_id) is None:
+        row = session.get(KbIntent, intent_id)
+        if row is None:
             raise NotFound(f"No intent has the id {intent_id!r}.")
+        if expected_version is not None and row.version != expected_version:
+            raise EditConflict(intent_id, expected_version, row.version)
+        before = revisions.intent_snapshot(session, intent_id)
         used_by = [
             other_id
             for other_id, buttons in session.execute(
@@ -484,6 +511,7 @@ def archive_intent(sessions: sessionmaker[Session], intent_id: str, actor: str) 
                 archived_by=actor,
             )
         )
+        revisions.record_archive(session, actor, before or {}, row.version)
         session.execute(delete(KbPhrase).where(KbPhrase.intent_id == intent_id))
         session.execute(delete(KbIntent).where(KbIntent.id == intent_id))
         meta.kb_revision += 1
@@ -534,7 +562,12 @@ def restore_intent(
         )
     try:
         return save_intent(
-            sessions, intent, expected_version=None, is_new=True, actor=actor
+            sessions,
+            intent,
+            expected_version=None,
+            is_new=True,
+            actor=actor,
+            kind=revisions.INTENT_RESTORED,
         )
     except VeiviserError:
         _rearchive(sessions, intent_id, data, actor)
@@ -623,8 +656,11 @@ def set_notice(
         if row is None:
             row = Notice(id=NOTICE_ID, text="")
             session.add(row)
+        before = revisions.notice_snapshot(row.text, row.starts_at, row.ends_at)
         row.text, row.starts_at, row.ends_at = text, starts_at, ends_at
         row.updated_by, row.updated_at = actor, utc_now()
+        after = revisions.notice_snapshot(text, starts_at, ends_at)
+        revisions.record_notice(session, actor, before, after)
     log.info("notice %s by %s", "set" if text else "cleared", actor)
     return read_notice(sessions)
 

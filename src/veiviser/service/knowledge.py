@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from veiviser.content import KnowledgeBase, load_knowledge_base
 from veiviser.demo import KB_PATH
 from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem, NotFound
+from veiviser.service import revisions
 from veiviser.store.knowledge import (
     has_knowledge_base,
     read_knowledge_base,
@@ -54,9 +55,15 @@ def merge_knowledge_bases(base: KnowledgeBase, extra: KnowledgeBase) -> Knowledg
 
 
 def import_knowledge_base(
-    sessions: sessionmaker[Session], kb: KnowledgeBase, *, merge: bool = False
+    sessions: sessionmaker[Session],
+    kb: KnowledgeBase,
+    *,
+    merge: bool = False,
+    actor: str = revisions.SYSTEM,
 ) -> int:
     """Store ``kb`` in place of the stored one, or merged into it.
+
+    The change is recorded in the revision log under ``actor``.
 
     Returns:
         The new knowledge-base revision.
@@ -65,11 +72,11 @@ def import_knowledge_base(
         KnowledgeBaseError: the merged result is inconsistent.
     """
     with sessions.begin() as session:
-        if merge:
-            current = read_knowledge_base(session)
-            if current is not None:
-                kb = _validated_merge(current, kb)
+        current = read_knowledge_base(session)
+        if merge and current is not None:
+            kb = _validated_merge(current, kb)
         revision = replace_knowledge_base(session, kb)
+        revisions.record_import(session, actor, current, kb, merge)
     log.info(
         "knowledge base stored: revision %d, %d intents, %d decline examples",
         revision,

@@ -28,7 +28,7 @@ from veiviser.review.erasure import Erased, erase_conversation, learnt_from
 from veiviser.review.erasure import record_erasure as _record
 from veiviser.review.queue import QueueItem, closest_intents, select_queue
 from veiviser.review.visits import visit
-from veiviser.service import editing
+from veiviser.service import editing, revisions
 from veiviser.service.assistant import Assistant
 from veiviser.service.runtime import Runtime
 from veiviser.service.staff import StaffUser
@@ -320,7 +320,7 @@ class ReviewService:
         """
         messages = self._messages(message_ids)
         usable, skipped = _usable_phrases(messages)
-        revision, added = _add_decline_examples(self.sessions, usable)
+        revision, added = _add_decline_examples(self.sessions, usable, user.username)
         with self.sessions.begin() as session:
             for message in messages:
                 mine = OUT_OF_SCOPE if message.id in added else None
@@ -558,7 +558,7 @@ def _decide(
 
 
 def _add_decline_examples(
-    sessions: sessionmaker[Session], messages: list[Message]
+    sessions: sessionmaker[Session], messages: list[Message], actor: str
 ) -> tuple[int, set[int]]:
     """Add decline examples; returns the revision and the messages added."""
     with sessions.begin() as session:
@@ -588,6 +588,9 @@ def _add_decline_examples(
         except ValidationError as error:
             raise ReviewInvalid(str(error.errors()[0]["msg"]), "unusable") from None
         revision = replace_knowledge_base(session, changed)
+        revisions.record_declines(
+            session, actor, kb.decline_examples, changed.decline_examples
+        )
     return revision, set(added)
 
 

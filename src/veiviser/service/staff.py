@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.errors import InvalidInput, NotFound, VeiviserError
+from veiviser.service import revisions
 from veiviser.store.models import utc_now
 from veiviser.store.models_admin import (
     LoginAttempt,
@@ -230,9 +231,13 @@ def parse_role(value: str) -> Role:
 
 
 def create_account(
-    sessions: sessionmaker[Session], username: str, password: str, role: Role | str
+    sessions: sessionmaker[Session],
+    username: str,
+    password: str,
+    role: Role | str,
+    actor: str = revisions.SYSTEM,
 ) -> StaffUser:
-    """Create an active account.
+    """Create an active account (``actor`` is who did, for the revision log).
 
     Raises:
         AccountInvalid: the username, password or role cannot be used.
@@ -249,6 +254,9 @@ def create_account(
             session.add(row)
             session.flush()
             user = StaffUser(row.id, row.username, role)
+            after = revisions.account_snapshot(name, role.value, True)
+            kind = revisions.USER_CREATED
+            revisions.record_account(session, actor, kind, None, after)
     except IntegrityError:
         raise UsernameTaken(f"The username {name!r} is taken.") from None
     log.info("staff account %s created with role %s", name, role.value)
@@ -280,8 +288,15 @@ def get_account(sessions: sessionmaker[Session], user_id: int) -> AccountView:
         )
 
 
-def set_password(sessions: sessionmaker[Session], user_id: int, password: str) -> None:
+def set_password(
+    sessions: sessionmaker[Session],
+    user_id: int,
+    password: str,
+    actor: str = revisions.SYSTEM,
+) -> None:
     """Give an account a new password and end all its sessions.
+
+    The revision log records that it changed and when, never the password.
 
     Raises:
         AccountInvalid: the password is too short or too long.
@@ -290,14 +305,27 @@ def set_password(sessions: sessionmaker[Session], user_id: int, password: str) -
     hashed = _hasher.hash(check_password(password))
     with sessions.begin() as session:
         row = _account(session, user_id)
+        before = _password_snapshot(row)
         row.password_hash = hashed
         row.password_changed_at = utc_now()
+        kind = revisions.USER_PASSWORD_RESET
+        revisions.record_account(session, actor, kind, before, _password_snapshot(row))
         session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
     log.info("password of staff account %s reset", row.username)
 
 
+def _password_snapshot(row: StaffAccount) -> dict[str, str]:
+    # When the password changed is all the log may know of it.
+    changed = row.password_changed_at.isoformat()
+    return {"username": row.username, "password_changed_at": changed}
+
+
 def update_account(
-    sessions: sessionmaker[Session], user_id: int, role: Role | str, active: bool
+    sessions: sessionmaker[Session],
+    user_id: int,
+    role: Role | str,
+    active: bool,
+    actor: str = revisions.SYSTEM,
 ) -> None:
     """Change an account's role and whether it may log in.
 
@@ -314,7 +342,12 @@ def update_account(
         stays_admin = role is Role.ADMINISTRATOR and active
         if row.role == Role.ADMINISTRATOR and row.active and not stays_admin:
             _keep_an_administrator(session, user_id)
+        before = revisions.account_snapshot(row.username, row.role, row.active)
         row.role, row.active = role.value, active
+        after = revisions.account_snapshot(row.username, role.value, active)
+        if after != before:
+            kind = revisions.USER_CHANGED
+            revisions.record_account(session, actor, kind, before, after)
         if not active:
             session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
     log.info("staff account %s: role %s, active %s", row.username, role.value, active)

@@ -12,6 +12,7 @@ from veiviser.store import (  # noqa: F401
     models_handover,
     models_insight,
     models_members,
+    models_revisions,
     models_trainer,
 )
 from veiviser.store.engine import create_engine_for, session_factory

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from veiviser.web.admin import handover, insight, log, pages, review, studio, users
+from veiviser.web.admin import (
+    handover,
+    insight,
+    log,
+    pages,
+    review,
+    revisions,
+    studio,
+    users,
+)
 from veiviser.web.admin.pages import AdminFeature
 from veiviser.web.admin.studio import IMPORT_PATH as ADMIN_UPLOAD_PATH
 from veiviser.web.admin.texts import admin_texts
@@ -25,6 +34,7 @@ FEATURES: list[AdminFeature] = [
     insight.feature,
     review.feature,
     log.feature,
+    revisions.feature,
 ]
 
 

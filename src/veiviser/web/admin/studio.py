@@ -75,6 +75,11 @@ def _changed(request: Request) -> None:
     live_trainer(request).request()
 
 
+def _is_number(value: str) -> bool:
+    # isdigit() alone lets "²" through, which int() refuses.
+    return value.isascii() and value.isdigit() and len(value) < 10
+
+
 def _is_fragment(request: Request) -> bool:
     return request.headers.get("x-admin-fragment") == "1"
 
@@ -286,7 +291,7 @@ def save_intent(
         intent_id, title, group, status, handover, answer, button_intent, button_label
     )
     values["phrases"] = current.intent.phrases
-    expected = int(version) if version.isdigit() else current.version
+    expected = int(version) if _is_number(version) else current.version
     try:
         intent = editing.build_intent(values)
         saved = editing.save_intent(
@@ -298,10 +303,10 @@ def save_intent(
         )
     except editing.IntentInvalid as error:
         return _intent_form(request, values, current.version, 422, error.problems)
-    except editing.EditConflict:
-        return _intent_form(
-            request, values, current.version, 409, {"version": "conflict"}
-        )
+    except editing.EditConflict as error:
+        from veiviser.web.admin.revisions import conflict_page  # imports studio
+
+        return conflict_page(request, values, error)
     _changed(request)
     return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
 
@@ -359,13 +364,20 @@ def remove_phrase(
 
 
 @router.post("/intents/{intent_id}/archive", dependencies=CSRF)
-def archive(request: Request, user: Editor, intent_id: str) -> Response:
+def archive(
+    request: Request, user: Editor, intent_id: str, version: FormText = ""
+) -> Response:
     """Take an intent out of the assistant, keeping it in the archive."""
     sessions = _assistant(request).sessions
+    expected = int(version) if _is_number(version) else None
     try:
-        editing.archive_intent(sessions, intent_id, user.username)
+        editing.archive_intent(sessions, intent_id, user.username, expected)
     except NotFound:
         return error_page(request, 404, "error.not_found")
+    except editing.EditConflict as error:
+        from veiviser.web.admin.revisions import conflict_page  # imports studio
+
+        return conflict_page(request, None, error)
     except editing.IntentInUse as error:
         found = editing.load_intent(sessions, intent_id)
         values = found.intent.model_dump(mode="json")
@@ -521,7 +533,8 @@ def _import(
     try:
         text = data.decode("utf-8")
         kb = parse_knowledge_base(text, name)
-        import_knowledge_base(_assistant(request).sessions, kb, merge=merge)
+        sessions = _assistant(request).sessions
+        import_knowledge_base(sessions, kb, merge=merge, actor=actor.username)
     except UnicodeDecodeError:
         return [{"file": name, "line": None, "problem": "not_utf8"}]
     except KnowledgeBaseError as error:

@@ -77,7 +77,7 @@ def add_user(
     """Create an account."""
     try:
         created = staff.create_account(
-            staff_sessions(request), username, password, role
+            staff_sessions(request), username, password, role, user.username
         )
     except VeiviserError as error:
         form = {"username": username[:64], "role": role[:20]}
@@ -97,7 +97,7 @@ def update_user(
     sessions = staff_sessions(request)
     try:
         account = staff.get_account(sessions, user_id)
-        staff.update_account(sessions, user_id, role, active == "on")
+        staff.update_account(sessions, user_id, role, active == "on", user.username)
     except NotFound:
         return error_page(request, 404, "error.not_found")
     except VeiviserError as error:
@@ -116,7 +116,7 @@ def reset_password(
     sessions = staff_sessions(request)
     try:
         account = staff.get_account(sessions, user_id)
-        staff.set_password(sessions, user_id, password)
+        staff.set_password(sessions, user_id, password, user.username)
     except NotFound:
         return error_page(request, 404, "error.not_found")
     except VeiviserError as error:
