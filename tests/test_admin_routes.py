@@ -47,6 +47,8 @@ PATH_VALUES = {
     "task_id": "1",
     "conversation_id": "0123456789abcdef0123456789abcdef",
     "name": "volume",
+    "question_id": "1",
+    "check_id": "1",
     "revision_id": "1",
 }
 

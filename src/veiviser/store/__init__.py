@@ -10,6 +10,7 @@ from veiviser.store import (  # noqa: F401
     models,
     models_admin,
     models_handover,
+    models_health,
     models_insight,
     models_members,
     models_revisions,

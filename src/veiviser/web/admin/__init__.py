@@ -11,7 +11,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from veiviser.web.admin import (
+    guard,
     handover,
+    health,
     insight,
     log,
     pages,
@@ -34,6 +36,8 @@ FEATURES: list[AdminFeature] = [
     insight.feature,
     review.feature,
     log.feature,
+    health.feature,
+    guard.feature,
     revisions.feature,
 ]
 

@@ -26,7 +26,9 @@ from veiviser.service.runtime import encoder_label
 from veiviser.service.training import LiveTrainer
 from veiviser.text import clean_message
 from veiviser.text.masking import mask_personal_data
+from veiviser.web.admin import guard as guard_hooks
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
+from veiviser.web.admin.health import request_health
 from veiviser.web.admin.pages import (
     AdminFeature,
     FormText,
@@ -73,6 +75,7 @@ def live_trainer(request: Request) -> LiveTrainer:
 
 def _changed(request: Request) -> None:
     live_trainer(request).request()
+    request_health(request)
 
 
 def _is_number(value: str) -> bool:
@@ -221,6 +224,9 @@ def create_intent(
         values["phrases_text"] = phrases[:50_000]
         return _intent_form(request, values, None, 422, error.problems)
     _changed(request)
+    guard_hooks.record(
+        request, saved.kb_revision, saved.intent_id, "create", None, user
+    )
     return see_other(f"/admin/intents/{saved.intent_id}?saved={saved.kb_revision}")
 
 
@@ -308,6 +314,8 @@ def save_intent(
 
         return conflict_page(request, values, error)
     _changed(request)
+    before = current.intent.model_dump(mode="json")
+    guard_hooks.record(request, saved.kb_revision, intent_id, "save", before, user)
     return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
 
 
@@ -323,6 +331,7 @@ def add_phrases(
     sessions = _assistant(request).sessions
     if len(lines) > MAX_BULK_PHRASES:
         return _phrase_error(request, intent_id, "too_many")
+    before = guard_hooks.snapshot(request, intent_id)
     try:
         added = editing.add_phrases(sessions, intent_id, lines, user.username)
     except NotFound:
@@ -332,6 +341,8 @@ def add_phrases(
         return _phrase_error(request, intent_id, reason)
     if added.added:
         _changed(request)
+        revision = added.saved.kb_revision
+        guard_hooks.record(request, revision, intent_id, "save", before, user)
     target = f"/admin/intents/{intent_id}?saved={added.saved.kb_revision}"
     return see_other(target + f"&added={added.added}&dupes={len(added.duplicates)}")
 
@@ -348,6 +359,7 @@ def remove_phrase(
     request: Request, user: PhraseEditor, intent_id: str, phrase: FormText = ""
 ) -> Response:
     """Remove one training phrase."""
+    before = guard_hooks.snapshot(request, intent_id)
     try:
         saved = editing.remove_phrase(
             _assistant(request).sessions, intent_id, phrase, user.username
@@ -357,6 +369,7 @@ def remove_phrase(
     except editing.IntentInvalid:
         return _phrase_error(request, intent_id, "empty")
     _changed(request)
+    guard_hooks.record(request, saved.kb_revision, intent_id, "save", before, user)
     return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
 
 
@@ -370,8 +383,9 @@ def archive(
     """Take an intent out of the assistant, keeping it in the archive."""
     sessions = _assistant(request).sessions
     expected = int(version) if _is_number(version) else None
+    before = guard_hooks.snapshot(request, intent_id)
     try:
-        editing.archive_intent(sessions, intent_id, user.username, expected)
+        revision = editing.archive_intent(sessions, intent_id, user.username, expected)
     except NotFound:
         return error_page(request, 404, "error.not_found")
     except editing.EditConflict as error:
@@ -384,7 +398,8 @@ def archive(
         problems = {"archive": ", ".join(error.used_by)}
         return _intent_form(request, values, found.version, 409, problems)
     _changed(request)
-    return see_other("/admin/archive")
+    guard_hooks.record(request, revision, intent_id, "archive", before, user)
+    return see_other(f"/admin/archive?saved={revision}")
 
 
 @router.get("/archive", response_class=HTMLResponse)

@@ -10,6 +10,12 @@
 //   <div data-poll="/url" data-interval="1000">
 //                                     replace the element with /url's answer
 //                                     until the answer has no data-poll
+//   <textarea name="phrases" data-check="/url" data-check-target="#id"
+//             data-check-intent="intent_id">
+//                                     on input (debounced), POST the field's
+//                                     text as "phrases" (and the intent id) to
+//                                     /url and put the answer in #id; the
+//                                     field's own form is not touched
 //
 // Every request carries the page's CSRF token (X-CSRF-Token) and
 // X-Admin-Fragment: 1, so the server answers with a fragment, not a page.
@@ -126,6 +132,26 @@
     call.then(function (html) { swap(target, html); })
       .catch(function () { failed(target); });
   }
+
+  function checkField(field) {
+    var data = new FormData();
+    data.append("phrases", field.value);
+    var intentField = field.form && field.form.elements.namedItem("intent_id");
+    data.append("intent_id", field.getAttribute("data-check-intent") ||
+      (intentField && intentField.value) || "");
+    var target = document.querySelector(field.getAttribute("data-check-target"));
+    request("POST", field.getAttribute("data-check"), data)
+      .then(function (html) { swap(target, html); })
+      .catch(function () { failed(target); });
+  }
+
+  function onCheckInput(event) {
+    var field = event.target;
+    if (!(field instanceof Element) || !field.hasAttribute("data-check")) { return; }
+    window.clearTimeout(timers.get(field));
+    timers.set(field, window.setTimeout(function () { checkField(field); }, DEBOUNCE_MS));
+  }
+  document.addEventListener("input", onCheckInput);
 
   function onInput(event) {
     var form = event.target.form;
