@@ -10,6 +10,12 @@ a new reply and for the history alike:
   personal: not logged in (an invitation to Min side), the login failed, the
   member directory is unavailable, or the member is not in it.
 
+A reply to two questions (``multi``) is personal when an answer it shows
+is. Its mark is not an intent id but the layout (``multi:both`` or
+``multi:first``, which no intent id can be); the intents are the stored
+reply's own ``intents``. For a member the reply is rebuilt with the personal
+parts filled in; anyone else sees the stored general reply and one note.
+
 Knows nothing of tokens or directories: the service hands in a
 ``MemberContext`` whose ``fill`` turns a template into Markdown.
 """
@@ -17,11 +23,13 @@ Knows nothing of tokens or directories: the service hands in a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from veiviser.content import Intent
 from veiviser.dialogue.rendering import render_markdown
+from veiviser.dialogue.turn import multi_html, multi_shows_both
 from veiviser.dialogue.view import KnowledgeView
 from veiviser.errors import VeiviserError
 
@@ -36,6 +44,12 @@ NOTES: dict[str, str] = {
     "unavailable": "personal_unavailable",
     "not_found": "personal_not_found",
 }
+# Marks of two-question replies: both answers shown, or only the first.
+MULTI_BOTH = "multi:both"
+MULTI_FIRST = "multi:first"
+# Personal answers are rendered without the renderer's cache, so no member's
+# filled-in answer stays in this process's memory after the request.
+render_personal: Callable[[str], str] = render_markdown.__wrapped__
 
 
 @dataclass(frozen=True)
@@ -53,36 +67,89 @@ class MemberContext:
 
 
 def personal_template(
-    outcome: str | None, intent_id: str | None, view: KnowledgeView
+    outcome: str | None, intents: Sequence[str], view: KnowledgeView
 ) -> str | None:
-    """The id of the personal template a reply uses, if it answers such an intent.
+    """The mark of a reply that answers personal intents, or None.
 
-    Only a plain answer is personal; a clarification or two answers in one
-    (multi) show the general answers.
+    Args:
+        outcome: the reply's outcome; only ``answer`` and ``multi`` can be
+            personal (a clarification shows no answer).
+        intents: the intents the reply answers, in order.
+        view: the knowledge base the reply was made from.
+
+    Returns:
+        The intent's id for a plain answer, ``MULTI_BOTH`` or ``MULTI_FIRST``
+        for a two-question reply that shows a personal answer.
     """
-    # Limitation: a multi reply (two answers) stays general; personalising
-    # it needs the reply to keep which part is which intent's answer.
-    if outcome != "answer" or intent_id is None:
+    if outcome == "answer" and len(intents) == 1:
+        intent = view.intent(intents[0])
+        return intent.id if intent is not None and intent.personal_answer else None
+    if outcome != "multi" or len(intents) != 2:
         return None
-    intent = view.intent(intent_id)
-    if intent is None or not intent.personal_answer:
+    first, second = view.intent(intents[0]), view.intent(intents[1])
+    if first is None or second is None:
         return None
-    return intent.id
+    both = multi_shows_both(first, second)
+    shown = (first, second) if both else (first,)
+    if not any(intent.personal_answer for intent in shown):
+        return None
+    return MULTI_BOTH if both else MULTI_FIRST
 
 
 def shown_html(
-    general_html: str, template: str, view: KnowledgeView, member: MemberContext
+    general_html: str,
+    template: str,
+    view: KnowledgeView,
+    member: MemberContext,
+    intents: Sequence[str] = (),
 ) -> str:
     """What a member sees for a reply that uses a personal template.
 
     The personal answer when it can be given; otherwise the general answer
     with a note that says why not.
+
+    Args:
+        general_html: the reply as stored.
+        template: the reply's mark (``personal_template``).
+        view: the knowledge base in use.
+        member: who asks.
+        intents: the reply's intents (needed for a two-question reply).
     """
-    html = personal_html(template, view, member)
+    if template in (MULTI_BOTH, MULTI_FIRST):
+        html = _personal_multi_html(template, intents, view, member)
+    else:
+        html = personal_html(template, view, member)
     if html is not None:
         return html
     status = "unavailable" if member.status == "member" else member.status
     return general_html + "\n" + view.text_html(NOTES[status])
+
+
+def _personal_multi_html(
+    template: str, intents: Sequence[str], view: KnowledgeView, member: MemberContext
+) -> str | None:
+    """A two-question reply rebuilt with its personal parts filled in."""
+    if member.status != "member" or member.fill is None or len(intents) != 2:
+        return None
+    found = [view.intent(intent_id) for intent_id in intents]
+    shown = found if template == MULTI_BOTH else found[:1]
+    if not all(isinstance(intent, Intent) for intent in shown):
+        return None  # an intent was removed since; the stored reply stands
+    parts: list[str] = []
+    for intent in shown:
+        assert intent is not None
+        if not intent.personal_answer:
+            parts.append(view.answer_html(intent))
+            continue
+        html = personal_html(intent.id, view, member)
+        if html is None:
+            # One part cannot be filled: the general reply and its note,
+            # rather than half a personal answer.
+            return None
+        parts.append(html)
+    if not any(intent.personal_answer for intent in shown if intent is not None):
+        return None
+    return multi_html(view, parts[0], parts[1] if len(parts) == 2 else None)
 
 
 def personal_html(
@@ -95,7 +162,7 @@ def personal_html(
     if intent is None or not intent.personal_answer:
         return None
     try:
-        return render_markdown(member.fill(intent.personal_answer))
+        return render_personal(member.fill(intent.personal_answer))
     except VeiviserError as error:
         # An invalid template must not break the chat; the general answer is
         # still right, and the editor sees the problem in the log.

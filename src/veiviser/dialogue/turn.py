@@ -292,21 +292,11 @@ def _multi(decision: Decision, view: KnowledgeView) -> Reply:
         if single is None:
             return _fallback(decision, view)
         return _answer(single, view, decision.confidence, decision.alternatives)
-    both = len(first.answer) + len(second.answer) <= MULTI_MAX_CHARS
+    both = multi_shows_both(first, second)
     person = (_person_button(view),) if first.handover or second.handover else ()
-    if both:
-        html = "\n".join(
-            [
-                view.text_html("multi_intro"),
-                view.answer_html(first),
-                "<hr>",
-                view.answer_html(second),
-            ]
-        )
-        buttons = person
-    else:
-        html = view.text_html("multi_offer") + "\n" + view.answer_html(first)
-        buttons = (_intent_button(second, view), *person)
+    second_html = view.answer_html(second) if both else None
+    html = multi_html(view, view.answer_html(first), second_html)
+    buttons = person if both else (_intent_button(second, view), *person)
     return Reply(
         "multi",
         html,
@@ -316,6 +306,28 @@ def _multi(decision: Decision, view: KnowledgeView) -> Reply:
         buttons=buttons,
         alternatives=decision.alternatives,
     )
+
+
+def multi_shows_both(first: Intent, second: Intent) -> bool:
+    """Whether two answers fit one reply; if not, the second is offered."""
+    return len(first.answer) + len(second.answer) <= MULTI_MAX_CHARS
+
+
+def multi_html(view: KnowledgeView, first_html: str, second_html: str | None) -> str:
+    """The text of a two-question reply.
+
+    Personal answers (``dialogue.personal``) rebuild a stored multi reply
+    with this, so both layouts are written in one place.
+
+    Args:
+        view: the knowledge base's texts.
+        first_html: the first answer as shown.
+        second_html: the second answer as shown; None when it is offered
+            with a button instead.
+    """
+    if second_html is None:
+        return view.text_html("multi_offer") + "\n" + first_html
+    return "\n".join([view.text_html("multi_intro"), first_html, "<hr>", second_html])
 
 
 def _clarify(decision: Decision, view: KnowledgeView) -> Reply:

@@ -13,15 +13,24 @@ import csv
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import jwt
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
-from veiviser.members.csv_import import import_members
-from veiviser.store.models_members import Member, MemberKey
+from veiviser.members.csv_import import (
+    import_members,
+    read_member_folder,
+    replace_directory,
+)
+from veiviser.members.records import MemberRecord
+from veiviser.members.tables import TableDirectory
+from veiviser.store.models import Base
+from veiviser.store.models_members import DIRECTORY_TABLES, Member, MemberKey
 
 DEMO_MEMBERS = Path(__file__).resolve().parent.parent / "demo" / "members"
 DEMO_ISSUER = "veiviser-demo-min-side"
@@ -50,6 +59,33 @@ def demo_members() -> list[DemoMember]:
             DemoMember(row["id"], row["first_name"], row["last_name"])
             for row in csv.DictReader(f)
         ]
+
+
+def demo_record(member_id: str) -> MemberRecord | None:
+    """A fictional demo member's record, read from the shipped files only.
+
+    The admin's preview of personal answers uses this: it never reads the
+    directory in use, which holds real members outside demo mode.
+    """
+    if member_id not in {member.id for member in demo_members()}:
+        return None
+    return _demo_directory().lookup(member_id)
+
+
+@cache
+def _demo_directory() -> TableDirectory:
+    # The shipped files in a private in-memory database, read by the same
+    # code as the built-in directory, so the preview fills exactly as the
+    # chat would.
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    tables = [Base.metadata.tables[name] for name in DIRECTORY_TABLES]
+    Base.metadata.create_all(engine, tables=tables)
+    sessions = sessionmaker(engine)
+    with sessions.begin() as session:
+        replace_directory(session, read_member_folder(DEMO_MEMBERS))
+    return TableDirectory(sessions)
 
 
 def ensure_demo_members(sessions: sessionmaker[Session]) -> bool:

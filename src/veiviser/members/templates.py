@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
 
 from veiviser.members.errors import PersonalTemplateError
 from veiviser.members.records import Enrolment, Invoice, MemberRecord, Representative
@@ -245,6 +246,39 @@ LISTS: dict[str, Callable[[_Fill], str]] = {
 PLACEHOLDERS: tuple[str, ...] = (*VALUES, *LISTS)
 
 
+ProblemKind = Literal["unknown", "lone_brace", "list_not_alone"]
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One thing wrong in a template, for the editor to be told in their words.
+
+    Attributes:
+        kind: ``unknown`` (no such placeholder), ``lone_brace`` (a ``{`` or
+            ``}`` that is not part of a placeholder) or ``list_not_alone`` (a
+            list placeholder that shares its line with other text).
+        token: the text that is wrong, as written.
+        line: the template line it is on, counting from 1.
+    """
+
+    kind: ProblemKind
+    token: str
+    line: int
+
+    def __str__(self) -> str:
+        if self.kind == "lone_brace":
+            return (
+                f"line {self.line}: a lone {self.token!r}; write "
+                f"{self.token * 2!r} for a literal brace"
+            )
+        if self.kind == "list_not_alone":
+            return f"line {self.line}: {self.token} must stand on a line of its own"
+        return (
+            f"line {self.line}: unknown placeholder {self.token}; known: "
+            + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        )
+
+
 def check_template(template: str) -> None:
     """Make sure a template uses only known placeholders, each where it may.
 
@@ -252,34 +286,31 @@ def check_template(template: str) -> None:
         PersonalTemplateError: naming every unknown placeholder, lone brace
             or list placeholder that does not stand on its own line.
     """
-    problems = _problems(template)
+    problems = template_problems(template)
     if problems:
+        described = [str(problem) for problem in problems]
         raise PersonalTemplateError(
-            "The personal answer template is invalid: " + "; ".join(problems),
-            details={"problems": problems},
+            "The personal answer template is invalid: " + "; ".join(described),
+            details={"problems": described},
         )
 
 
-def _problems(template: str) -> list[str]:
-    problems: list[str] = []
-    for line in template.splitlines() or [""]:
+def template_problems(template: str) -> list[TemplateProblem]:
+    """Every problem of a template, in the order they appear (none: it is valid)."""
+    problems: list[TemplateProblem] = []
+    for number, line in enumerate(template.splitlines() or [""], start=1):
         for match in _TOKEN.finditer(line):
             token = match.group(0)
             if token in ("{{", "}}"):
                 continue
             name = match.group(1)
             if name is None:
-                problems.append(
-                    f"a lone {token!r}; write {token * 2!r} for a literal brace"
-                )
+                problems.append(TemplateProblem("lone_brace", token, number))
             elif name.strip() in LISTS:
                 if line.strip() != token:
-                    problems.append(f"{token} must stand on a line of its own")
+                    problems.append(TemplateProblem("list_not_alone", token, number))
             elif name.strip() not in VALUES:
-                problems.append(
-                    f"unknown placeholder {token}; known: "
-                    + ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-                )
+                problems.append(TemplateProblem("unknown", token, number))
     return problems
 
 

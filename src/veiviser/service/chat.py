@@ -36,7 +36,7 @@ from veiviser.service.errors import (
     TokenMissing,
     WrongToken,
 )
-from veiviser.service.members import ANONYMOUS, Login, PersonalAnswers
+from veiviser.service.members import ANONYMOUS, Login, PersonalAnswers, StoredReply
 from veiviser.service.runtime import ModelHolder, Runtime
 from veiviser.store import conversations as repo
 from veiviser.store.models import Conversation, Message, utc_now
@@ -246,6 +246,8 @@ class ChatService:
             created_at=now or utc_now(),
         )
         exchange = self._store_turn(conversation_id, member, decide, runtime)
+        # The decision is logged, never the words, not even masked: masking
+        # does not catch names, and a logged-in member may type their own.
         log.info(
             "conversation %s: %s %s (%.2f)%s",
             conversation_id[:8],
@@ -254,7 +256,6 @@ class ChatService:
             exchange.reply.confidence or 0.0,
             f", masked {member.masked}" if member.masked else "",
         )
-        log.debug("masked message: %s", masked.text)
         return self._personal_exchange(conversation_id, exchange, login, new=True)
 
     def history(
@@ -381,14 +382,14 @@ class ChatService:
                     conversation_id,
                     reply.seq,
                     reply.outcome,
-                    reply.intent,
+                    reply.intents,
                     runtime.view,
                 )
             templates = self.personal.templates(
                 session, conversation_id, [v.seq for v in replies]
             )
         general = {
-            v.seq: (templates[v.seq], v.html or "")
+            v.seq: StoredReply(templates[v.seq], v.html or "", v.intents)
             for v in replies
             if v.seq in templates
         }

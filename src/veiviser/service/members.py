@@ -19,7 +19,8 @@ error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -27,13 +28,35 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from veiviser.dialogue import KnowledgeView
-from veiviser.dialogue.personal import MemberContext, personal_template, shown_html
+from veiviser.dialogue.personal import (
+    MemberContext,
+    personal_template,
+    render_personal,
+    shown_html,
+)
 from veiviser.members.access import ANONYMOUS, Login, MemberAccess
+from veiviser.members.demo import demo_record
 from veiviser.members.errors import DirectoryUnavailable
 from veiviser.members.replies import mark_personal, personal_templates
-from veiviser.members.templates import Words, fill_template
+from veiviser.members.templates import (
+    PLACEHOLDERS,
+    TemplateProblem,
+    Words,
+    fill_template,
+    template_problems,
+)
 
-__all__ = ["ANONYMOUS", "Login", "PersonalAnswers", "member_context", "union_today"]
+__all__ = [
+    "ANONYMOUS",
+    "Login",
+    "PersonalAnswers",
+    "PersonalPreview",
+    "StoredReply",
+    "editor_placeholders",
+    "member_context",
+    "preview_personal_answer",
+    "union_today",
+]
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +128,20 @@ class PersonalAnswers:
         conversation_id: str,
         seq: int,
         outcome: str | None,
-        intent: str | None,
+        intents: Sequence[str],
         view: KnowledgeView,
     ) -> None:
-        """Record the template of a new reply, if it answers a personal intent."""
-        template = personal_template(outcome, intent, view)
+        """Record the template of a new reply, if it answers a personal intent.
+
+        Args:
+            session: the open transaction.
+            conversation_id: the conversation.
+            seq: the reply's sequence number.
+            outcome: the reply's outcome.
+            intents: the intents the reply answers, in order.
+            view: the knowledge base the reply was made from.
+        """
+        template = personal_template(outcome, intents, view)
         if template is not None:
             mark_personal(session, conversation_id, seq, template)
 
@@ -122,14 +154,15 @@ class PersonalAnswers:
 
     def shown(
         self,
-        replies: Mapping[int, tuple[str, str]],
+        replies: Mapping[int, StoredReply],
         login: Login,
         view: KnowledgeView,
     ) -> dict[int, str]:
         """What this request sees for replies that use personal templates.
 
         Args:
-            replies: sequence number to (template, stored general html).
+            replies: sequence number to the stored reply's mark, general
+                html and intents.
             login: who the request speaks for.
             view: the knowledge base in use.
 
@@ -140,6 +173,82 @@ class PersonalAnswers:
             return {}
         member = member_context(self.access, login, view.texts.get, self.today)
         return {
-            seq: shown_html(general, template, view, member)
-            for seq, (template, general) in replies.items()
+            seq: shown_html(
+                reply.general_html, reply.template, view, member, reply.intents
+            )
+            for seq, reply in replies.items()
         }
+
+
+@dataclass(frozen=True)
+class StoredReply:
+    """A stored reply that uses a personal template, as the service reads it.
+
+    Attributes:
+        template: its mark (an intent id, or a two-question layout).
+        general_html: the general answer as stored.
+        intents: the intents it answers, in order.
+    """
+
+    template: str
+    general_html: str
+    intents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonalPreview:
+    """A personal template filled in for a fictional demo member (the admin).
+
+    Attributes:
+        member: the demo member's name, for the heading.
+        html: the answer as that member would see it; empty when the
+            template has problems.
+        problems: what is wrong with the template (nothing is filled then).
+    """
+
+    member: str
+    html: str
+    problems: tuple[TemplateProblem, ...] = ()
+
+
+def preview_personal_answer(
+    template: str,
+    member_id: str,
+    words: Words,
+    today: Callable[[], date] = union_today,
+) -> PersonalPreview | None:
+    """A template as a fictional demo member would see it in the chat.
+
+    Only the demo members shipped with veiviser are ever used, whatever
+    directory is configured: an editor trying a template never sees, and
+    nothing logs, a real member's data.
+
+    Args:
+        template: the personal answer template as the editor typed it.
+        member_id: a demo member's id (``demo_members``).
+        words: the chat's texts (the knowledge base's own wording).
+        today: the date invoices and courses are judged by.
+
+    Returns:
+        The preview; None for an empty template or an unknown demo member.
+    """
+    record = demo_record(member_id)
+    if not template.strip() or record is None:
+        return None
+    problems = tuple(template_problems(template))
+    if problems:
+        return PersonalPreview(record.full_name, "", problems)
+    filled = fill_template(template, record, words, today())
+    return PersonalPreview(record.full_name, render_personal(filled))
+
+
+def editor_placeholders() -> list[tuple[str, str]]:
+    """Every placeholder as the editor writes it, with its text key (admin).
+
+    The key names the placeholder's description in the admin texts
+    (``members.placeholder.<key>``); a test checks each one has a text.
+    """
+    return [
+        ("{" + name + "}", name.replace(".", "_").replace(":", "_"))
+        for name in PLACEHOLDERS
+    ]

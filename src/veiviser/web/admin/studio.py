@@ -16,12 +16,15 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from veiviser.content import Intent
+from veiviser.content.model import MAX_ANSWER_CHARS
 from veiviser.content.yaml_io import dump_knowledge_base, parse_knowledge_base
-from veiviser.dialogue import ConversationState, KnowledgeView, take_turn
+from veiviser.dialogue import ConversationState, KnowledgeView, Texts, take_turn
 from veiviser.errors import KnowledgeBaseError, NotFound, VeiviserError
+from veiviser.members.demo import demo_members
 from veiviser.nlu.decision import Decision
 from veiviser.service import Assistant, editing
 from veiviser.service.knowledge import import_knowledge_base
+from veiviser.service.members import editor_placeholders, preview_personal_answer
 from veiviser.service.runtime import encoder_label
 from veiviser.service.training import LiveTrainer
 from veiviser.text import clean_message
@@ -48,6 +51,7 @@ Editor = Annotated[StaffUser, Depends(require_role(Role.EDITOR))]
 # Trainers see intents and add or remove phrases; only editors change answers.
 PhraseEditor = Annotated[StaffUser, Depends(require_role(Role.EDITOR, Role.TRAINER))]
 FormList = Annotated[list[str], Form()]
+PERSONAL = "personal_answer"
 CSRF = [Depends(verify_csrf)]
 BLANK_BUTTON_ROWS = 2
 MAX_BULK_PHRASES = 500
@@ -146,8 +150,9 @@ def _intent_form(
         is_new=version is None,
         groups=kb.groups,
         targets=[(i.id, i.title) for i in kb.intents if i.id != values.get("id")],
-        problems=problems or {},
+        problems={k: v for k, v in (problems or {}).items() if k != PERSONAL},
         preview=_preview_html(request, values),
+        personal=_personal_editor(request, values, PERSONAL in (problems or {})),
         saved_revision=extra.pop("saved_revision", None),
         **extra,
     )
@@ -202,6 +207,8 @@ def create_intent(
     status: FormText = "",
     handover: FormText = "",
     answer: FormText = "",
+    personal_answer: FormText = "",
+    personal_field: FormText = "",
     phrases: FormText = "",
     button_intent: FormList = [],  # noqa: B006 - FastAPI copies defaults
     button_label: FormList = [],  # noqa: B006
@@ -211,6 +218,7 @@ def create_intent(
         intent_id, title, group, status, handover, answer, button_intent, button_label
     )
     values["phrases"] = [line for line in phrases.splitlines() if line.strip()]
+    values[PERSONAL] = _personal_value(personal_answer, personal_field)
     try:
         intent = editing.build_intent(values)
         saved = editing.save_intent(
@@ -240,15 +248,22 @@ def preview(
     status: FormText = "",
     handover: FormText = "",
     answer: FormText = "",
+    personal_answer: FormText = "",
+    personal_field: FormText = "",
     button_intent: FormList = [],  # noqa: B006
     button_label: FormList = [],  # noqa: B006
+    preview_member: FormText = "",
 ) -> HTMLResponse:
     """The answer as the member will see it, while the editor types."""
     values = _fields(
         intent_id, title, group, status, handover, answer, button_intent, button_label
     )
+    values[PERSONAL] = _personal_value(personal_answer, personal_field)
     return render(
-        request, "admin/studio/_preview.html", preview=_preview_html(request, values)
+        request,
+        "admin/members/_intent_preview.html",
+        preview=_preview_html(request, values),
+        personal=_personal_editor(request, values, False, preview_member),
     )
 
 
@@ -258,6 +273,7 @@ def _preview_html(request: Request, values: dict) -> dict | None:
     draft = {**values, "id": values.get("id") or "ny_intensjon", "status": "active"}
     draft["title"] = draft.get("title") or "–"
     draft["phrases"] = []
+    draft[PERSONAL] = None
     try:
         intent = Intent.model_validate({**draft, "answer": draft.get("answer") or " "})
     except ValueError:
@@ -284,6 +300,8 @@ def save_intent(
     status: FormText = "",
     handover: FormText = "",
     answer: FormText = "",
+    personal_answer: FormText = "",
+    personal_field: FormText = "",
     button_intent: FormList = [],  # noqa: B006
     button_label: FormList = [],  # noqa: B006
 ) -> Response:
@@ -297,6 +315,8 @@ def save_intent(
         intent_id, title, group, status, handover, answer, button_intent, button_label
     )
     values["phrases"] = current.intent.phrases
+    stored = current.intent.personal_answer
+    values[PERSONAL] = _personal_value(personal_answer, personal_field, stored)
     expected = int(version) if _is_number(version) else current.version
     try:
         intent = editing.build_intent(values)
@@ -317,6 +337,40 @@ def save_intent(
     before = current.intent.model_dump(mode="json")
     guard_hooks.record(request, saved.kb_revision, intent_id, "save", before, user)
     return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
+
+
+def _personal_value(text: str, in_form: str, stored: str | None = None) -> str | None:
+    """The personal answer template a form sends.
+
+    A form without the field (its hidden marker ``personal_field``) keeps
+    the stored template, so a page that does not show it cannot erase it.
+    """
+    if in_form != "1":
+        return stored
+    return text if text.strip() else None
+
+
+def _personal_editor(
+    request: Request, values: dict, invalid: bool, member_id: str = ""
+) -> dict:
+    """The personal answer's placeholders, form problems and preview.
+
+    The preview fills the template for a fictional demo member from the
+    files shipped with veiviser, never from the member directory in use.
+    """
+    members = demo_members()
+    chosen = next((m.id for m in members if m.id == member_id), members[0].id)
+    template = values.get(PERSONAL) or ""
+    kb = editing.knowledge_base(_assistant(request).sessions)
+    words = Texts(kb.organisation, kb.texts).get
+    return {
+        "placeholders": editor_placeholders(),
+        "members": [(m.id, m.name) for m in members],
+        "member": chosen,
+        "invalid": invalid,
+        "too_long": len(template) > MAX_ANSWER_CHARS,
+        "preview": preview_personal_answer(template, chosen, words),
+    }
 
 
 # --- Phrases --------------------------------------------------------------------
