@@ -276,6 +276,20 @@ def test_slow_or_failing_system_is_retried_then_unavailable(member_system, mode)
     assert len(member_system.calls) == 3  # the first attempt and two retries
 
 
+def test_retries_wait_longer_each_time(member_system):
+    member_system.mode = "error"
+    pauses: list[float] = []
+    directory = connector(
+        member_system, retries=3, backoff_seconds=0.05, sleep=pauses.append
+    )
+
+    with pytest.raises(DirectoryUnavailable):
+        directory.lookup("demo-kari")
+
+    assert pauses == [0.05, 0.1, 0.2]  # doubled before each further attempt
+    assert len(member_system.calls) == 4
+
+
 @pytest.mark.parametrize("mode", ["garbage", "refuse"])
 def test_wrong_answers_are_unavailable_without_retrying(member_system, mode):
     member_system.mode = mode
