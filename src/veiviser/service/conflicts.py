@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -60,6 +61,9 @@ class PhraseWarning:
     other_phrase: str | None = None
 
 
+# Cached: every keystroke compares against every phrase of the base, and the
+# phrases rarely change between two keystrokes.
+@lru_cache(maxsize=100_000)
 def matching_form(text: str) -> str:
     """The form phrases are compared in: normalised, æ/ø/å folded, words only.
 

@@ -16,10 +16,9 @@ this edit (the list page shows it failing). If any break, the editor sees
 which (question, expected, now) and chooses: keep the change, or undo it
 (:func:`decide`), which saves the intent as it was before.
 
-# Limitation: the change is live for the seconds between the provisional
-# model and the editor's choice, so members may meet it meanwhile. Checking a
-# candidate model before swapping it in needs a hook in LiveTrainer between
-# storing and loading a model; add one when that gap matters.
+
+The change is live for the seconds between the provisional model and the
+editor's choice (see the limitation at :func:`run_pending`).
 """
 
 from __future__ import annotations
@@ -241,6 +240,9 @@ def evaluate(
     return outcomes
 
 
+# Limitation: imports and rollbacks are not guarded (they change many
+# intents at once; an undo would need the revision history); the list page
+# shows their effect after the next guarded save.
 def record_edit(
     sessions: sessionmaker[Session],
     saved_revision: int,
@@ -307,16 +309,16 @@ def load_check(sessions: sessionmaker[Session], check_id: int) -> GuardCheck:
     return row
 
 
+# Limitation: a second quick edit on top of a pending removal is stored with
+# ``removed == 0`` and is judged before the full training; record pending
+# removals in the model's stats to close that gap. If the full training fails,
+# the check waits (the page's live status says why).
 def can_judge(sessions: sessionmaker[Session], model_id: int) -> bool:
     """Whether a model shows the effect of the edits it was made for.
 
     A provisional model (see ``LiveTrainer``) only learns *added* phrases;
     when phrases were removed (or an intent drafted or archived) the guard
     waits for the full training, which forgets them.
-
-    # Limitation: a second quick edit on top of a pending removal is stored
-    # with ``removed == 0`` and is judged before the full training; record
-    # the pending removals in the model's stats to close that gap.
     """
     with sessions() as session:
         row = session.get(ModelVersion, model_id)
@@ -324,6 +326,10 @@ def can_judge(sessions: sessionmaker[Session], model_id: int) -> bool:
     return not (stats.get("provisional") and stats.get("removed", 0))
 
 
+# Limitation: the change is live for the seconds between the provisional
+# model and the editor's choice, so members may meet it meanwhile. Checking a
+# candidate model before swapping it in needs a hook in LiveTrainer between
+# storing and loading a model; add one when that gap matters.
 def run_pending(
     sessions: sessionmaker[Session], model: NluModel, model_id: int, revision: int
 ) -> int:
