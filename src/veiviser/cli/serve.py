@@ -54,6 +54,7 @@ def serve_command(
 
     from veiviser.logs import configure_logging
     from veiviser.service import Assistant
+    from veiviser.service.insight import alert_job
     from veiviser.service.retention import RetentionJob
     from veiviser.web import create_app
 
@@ -66,12 +67,15 @@ def serve_command(
 
     assistant = Assistant.open(settings)
     retention = RetentionJob(assistant.sessions, settings.retention_days)
+    alerts = alert_job(assistant.sessions, settings)  # None without a channel
     try:
         assistant.prepare()
         base = f"http://{_shown_host(settings.host)}:{settings.port}"
         click.echo(f"Veiviser is ready at {base}/ (encoder: {settings.encoder})")
         _show_first_admin_link(assistant, base)
         retention.start()
+        if alerts is not None:
+            alerts.start()
         if settings.workers > 1:
             _serve_workers(settings)
         else:
@@ -84,6 +88,8 @@ def serve_command(
             )
     finally:
         retention.stop()
+        if alerts is not None:
+            alerts.stop()
         assistant.close()
 
 

@@ -32,14 +32,16 @@ class Chart:
     description: str
     kind: Kind
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, *tuple[Number, ...]], ...]
+    # None is a value that does not exist (no wait when nobody was taken):
+    # no bar, a dash in the table, an empty CSV cell.
+    rows: tuple[tuple[str, *tuple[Number | None, ...]], ...]
 
     @property
     def series(self) -> tuple[str, ...]:
         return self.columns[1:]
 
     def values(self) -> list[Number]:
-        return [value for row in self.rows for value in row[1:]]
+        return [value for row in self.rows for value in row[1:] if value is not None]
 
 
 def to_csv(chart: Chart) -> str:
@@ -121,6 +123,8 @@ def _bars(chart: Chart) -> str:
     for index, (label, *values) in enumerate(chart.rows):
         x0 = _PAD_LEFT + index * slot + slot * 0.1
         for n, (name, value) in enumerate(zip(chart.series, values, strict=True)):
+            if value is None:
+                continue
             h = plot_h * value / peak
             parts.append(
                 _rect(

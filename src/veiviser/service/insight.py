@@ -33,6 +33,7 @@ from veiviser.insight.simulation import (
 )
 from veiviser.insight.visitors import rotate_secret
 from veiviser.service.chat import ChatService
+from veiviser.service.retention import RetentionJob
 from veiviser.settings import Settings
 from veiviser.store.models import KbIntent, utc_now
 
@@ -142,8 +143,6 @@ class InsightService:
             for result in results
         ]
 
-    # Limitation: alerts go out when `veiviser insight alerts` runs (cron);
-    # a daily job inside `serve`, beside the purge, would retire this.
     def send_alerts(self, now: datetime | None = None) -> list[str]:
         """Refresh, test, and send the flags not sent before to the channels.
 
@@ -191,6 +190,28 @@ class InsightService:
     @staticmethod
     def _titles(session: Session) -> dict[str, str]:
         return dict(session.execute(select(KbIntent.id, KbIntent.title)).all())
+
+
+def alert_job(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    first_after: timedelta | None = None,
+) -> RetentionJob | None:
+    """The daily trend-alert job ``serve`` runs; None when no channel is set.
+
+    Several processes may run it: each flag is claimed before it is sent,
+    so it goes out once (see ``insight.alerts``).
+    """
+    service = InsightService(sessions, settings)
+    if not service.channels().enabled:
+        return None
+    return RetentionJob(
+        sessions,
+        settings.retention_days,
+        first_after=first_after,
+        run=service.send_alerts,
+        label="trend-alerts",
+    )
 
 
 def run_simulation(

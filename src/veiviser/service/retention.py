@@ -178,7 +178,9 @@ class RetentionJob:
     """Purges once a day in a daemon thread of a server process.
 
     The first run comes a few minutes after start, at a random offset, so
-    processes started together do not all purge at the same moment.
+    processes started together do not all purge at the same moment. With
+    another ``run`` (and ``label`` for the thread and the log) it runs any
+    daily job, such as the trend alerts.
     """
 
     def __init__(
@@ -188,12 +190,14 @@ class RetentionJob:
         every: timedelta = DAY,
         first_after: timedelta | None = None,
         run: Callable[[], object] | None = None,
+        label: str = "retention",
     ) -> None:
         self.sessions = sessions
         self.retention_days = retention_days
         self.every = every
         self.first_after = first_after or timedelta(seconds=random.uniform(60, 600))
         self._run_once = run or (lambda: purge(self.sessions, self.retention_days))
+        self.label = label
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -202,7 +206,7 @@ class RetentionJob:
         if self._thread is not None:
             return
         self._thread = threading.Thread(
-            target=self._loop, name="veiviser-retention", daemon=True
+            target=self._loop, name=f"veiviser-{self.label}", daemon=True
         )
         self._thread.start()
 
@@ -220,5 +224,5 @@ class RetentionJob:
                 self._run_once()
             except Exception:
                 # A database hiccup must not end the job; tomorrow tries again.
-                log.exception("retention purge failed")
+                log.exception("daily %s job failed", self.label)
             wait = self.every

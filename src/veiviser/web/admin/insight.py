@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from veiviser.errors import InvalidInput, NotFound
-from veiviser.insight import metrics
+from veiviser.insight import handovers, metrics
 from veiviser.insight.charts import Chart, svg, to_csv
 from veiviser.insight.clock import oslo_day
 from veiviser.service import Assistant
@@ -35,7 +35,7 @@ ROLES = (Role.ADMINISTRATOR, Role.EDITOR, Role.TRAINER, Role.ANALYST)
 router = APIRouter(prefix="/admin/insight", include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(require_role(*ROLES))]
 TOP = 10
-CHARTS = ("volume", "intents", "groups", "heatmap", "visitors")
+CHARTS = ("volume", "intents", "groups", "heatmap", "visitors", "handovers", "waits")
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,7 @@ def _dashboard_context(service: InsightService, period: Period) -> dict[str, Any
         "charts": [(chart, svg(chart)) for chart in charts],
         "flagged": [view for view in trends if view.trend.flagged],
         "trends": trends[:TOP],
+        "handovers": service.read(handovers.handover_totals, period.first, period.last),
     }
 
 
@@ -227,6 +228,8 @@ def build_chart(service: InsightService, period: Period, name: str) -> Chart:
         )
     if name in ("intents", "groups"):
         return _ranking_chart(service, period, name)
+    if name in ("handovers", "waits"):
+        return _handover_chart(service, period, name, shown)
     grid = service.read(metrics.heatmap, first, last)
     return Chart(
         "heatmap",
@@ -254,6 +257,34 @@ def _ranking_chart(service: InsightService, period: Period, name: str) -> Chart:
             (item.title or t("insight.no_group"), item.count, round(item.share, 4))
             for item in ranked
         ),
+    )
+
+
+def _handover_chart(
+    service: InsightService, period: Period, name: str, shown: dict[str, str]
+) -> Chart:
+    buckets = service.read(
+        handovers.handover_series, period.first, period.last, period.granularity
+    )
+    if name == "handovers":
+        columns = _columns("period", "requested", "taken", "tickets")
+        rows = tuple(
+            (_bucket(b.start, period.granularity), b.requested, b.taken, b.tickets)
+            for b in buckets
+        )
+    else:
+        columns = _columns("period", "median_wait", "p90_wait")
+        rows = tuple(
+            (_bucket(b.start, period.granularity), b.median_wait, b.p90_wait)
+            for b in buckets
+        )
+    return Chart(
+        name,
+        t(f"insight.chart.{name}"),
+        t(f"insight.chart.{name}_desc", **shown),
+        "bars",
+        columns,
+        rows,
     )
 
 
