@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from veiviser.content import KnowledgeBase
 from veiviser.service import Assistant, editing
 from veiviser.service.conflicts import MAX_CHECKED, phrase_conflicts, split_phrases
 from veiviser.service.health import MIN_PHRASES, HealthWorker, is_stale, read_health
 from veiviser.service.runtime import encoder_label
+from veiviser.store.knowledge import kb_revision
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
 from veiviser.web.admin.pages import (
     AdminFeature,
@@ -119,8 +121,7 @@ def warnings(
     assistant = _assistant(request)
     lines = split_phrases(phrases[:MAX_TYPED_CHARS])
     runtime = assistant.models.current
-    # The stored base, not the model's: a phrase saved a second ago counts.
-    kb = editing.knowledge_base(assistant.sessions) if lines else None
+    kb = _newest_kb(assistant) if lines else None
     found = (
         phrase_conflicts(
             lines,
@@ -139,6 +140,21 @@ def warnings(
         limit=MAX_CHECKED,
         checked=bool(lines),
     )
+
+
+def _newest_kb(assistant: Assistant) -> KnowledgeBase:
+    """The stored knowledge base, from the model in use when it is current.
+
+    A phrase saved a second ago must count, but reading a large base for
+    every keystroke is wasteful: the runtime's copy is used whenever its
+    revision is the stored one.
+    """
+    runtime = assistant.models.current
+    with assistant.sessions() as session:
+        revision = kb_revision(session)
+    if runtime is not None and runtime.kb_revision == revision:
+        return runtime.view.kb
+    return editing.knowledge_base(assistant.sessions)
 
 
 feature = AdminFeature(
