@@ -344,15 +344,20 @@ def test_nothing_stored_or_logged_names_the_member(
 def test_built_in_directory_tables_are_the_only_place_members_live(
     client, database_url, caplog
 ):
-    caplog.set_level(logging.DEBUG, logger="veiviser")
+    # Every logger at DEBUG, the root included, not only veiviser's own.
+    caplog.set_level(logging.DEBUG)
     for member in EXPECTED:
         chat = Chat(client, member)
         for question in QUESTIONS.values():
             chat.ask(question, member)
+        chat.history(member)
 
     stored = everything_stored(database_url, exclude=DIRECTORY_TABLES)
     assert [v for v in PERSONAL_VALUES if v in stored] == []
+    assert "conversation" in caplog.text  # the capture saw the chat's log
     assert [v for v in PERSONAL_VALUES if v in caplog.text] == []
+    # No message text reaches a log at any level, not even masked.
+    assert [q for q in QUESTIONS.values() if q in caplog.text] == []
 
 
 def everything_stored(database_url: str, exclude: tuple[str, ...]) -> str:

@@ -89,6 +89,10 @@ def personal_template(
     first, second = view.intent(intents[0]), view.intent(intents[1])
     if first is None or second is None:
         return None
+    # Limitation: the layout is decided again here, from the model in use
+    # when the reply is marked; a model swapped in between the turn and the
+    # mark could name the other layout. Storing the layout with the reply
+    # (a column on message) would retire this.
     both = multi_shows_both(first, second)
     shown = (first, second) if both else (first,)
     if not any(intent.personal_answer for intent in shown):

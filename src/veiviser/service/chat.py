@@ -248,6 +248,9 @@ class ChatService:
         exchange = self._store_turn(conversation_id, member, decide, runtime)
         # The decision is logged, never the words, not even masked: masking
         # does not catch names, and a logged-in member may type their own.
+        # Limitation: the masked words are stored, so a name a logged-in
+        # member types stays in `message`; masking the member's own record
+        # values first would retire this, at a directory lookup per message.
         log.info(
             "conversation %s: %s %s (%.2f)%s",
             conversation_id[:8],
