@@ -135,3 +135,54 @@ def test_studio_phrase_fields_ask_for_warnings(admin_client):
     assert 'data-check-intent="ferie"' in html
     new = admin_client.get("/admin/intents/new").text
     assert 'data-check-target="#new-phrase-warnings"' in new
+
+
+# --- In the browser -----------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_typing_a_near_duplicate_shows_and_announces_the_warning(tmp_path):
+    import os
+
+    from servers import CHROMIUM, chromium_args, veiviser_server
+    from test_admin_browser import KB, _setup_link
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    (tmp_path / "kb.yaml").write_text(KB, encoding="utf-8")
+    with (
+        veiviser_server(tmp_path, kb=tmp_path / "kb.yaml") as app,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=chromium_args())
+        page = browser.new_page(locale="nb-NO")
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(_setup_link(app))
+        page.get_by_label("Brukernavn").fill("sjefen")
+        page.get_by_label("Passord", exact=True).fill("et-godt-passord")
+        page.get_by_label("Gjenta passordet").fill("et-godt-passord")
+        page.get_by_role("button", name="Opprett administrator").click()
+        page.get_by_role("heading", name="Start").wait_for()
+
+        page.goto(app.url + "/admin/intents/innmelding")
+        field = page.get_by_label("Nye fraser")
+        field.focus()
+        page.keyboard.type("hva koster medlemskapet?")
+
+        warning = page.locator("#phrase-warnings")
+        warning.get_by_text("ligner", exact=False).wait_for(timeout=30_000)
+        # Both kinds: the near duplicate and the model's other intent.
+        assert warning.get_by_role("link", name="Kontingent").count() == 2
+        assert warning.get_by_text("sendes nå til", exact=False).count() == 1
+        page.wait_for_function(
+            "document.getElementById('live').textContent.includes('advarsler')",
+            timeout=10_000,
+        )
+        # Warnings are advice: the phrase can still be saved.
+        page.get_by_role("button", name="Legg til fraser").click()
+        page.get_by_text("hva koster medlemskapet?").first.wait_for()
+        browser.close()
+    assert errors == []
