@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
-from test_admin_support import logged_in_client
-from test_store_support import SMALL_KB
+from test_admin_support import add_staff, logged_in_client, login
+from test_store_support import SMALL_KB, open_assistant
 from veiviser.content import KnowledgeBase
 from veiviser.nlu import Example
 from veiviser.service import editing
@@ -19,6 +20,7 @@ from veiviser.service.health import (
     refresh_health,
 )
 from veiviser.service.staff import Role
+from veiviser.web import create_app
 
 pytest_plugins = ["test_store_support", "test_admin_support"]
 
@@ -228,3 +230,19 @@ def test_editors_and_trainers_may_read_the_page(assistant, role):
 def test_advisor_may_not_read_the_page(assistant):
     client = logged_in_client(assistant, Role.ADVISOR)
     assert client.get("/admin/innhold/helse").status_code == 403
+
+
+def test_another_process_shows_the_stored_figures(assistant):
+    # A second assistant on the same database stands for a second process.
+    other = open_assistant(assistant.settings)
+    try:
+        refresh_health(assistant.sessions, None)
+        client = TestClient(create_app(other.settings, other))
+        name = add_staff(other, Role.ANALYST, "annen-prosess")
+        assert login(client, name).status_code == 303
+        page = client.get("/admin/innhold/helse").text
+        revision = read_health(assistant.sessions, "none").report_revision
+        assert f"kunnskapsbasens versjon {revision}" in page
+        assert "Beregnes" not in page
+    finally:
+        other.close()
