@@ -3,7 +3,8 @@
 //   <form data-target="#id">          submit with fetch, put the answer in #id
 //   <form data-live="/url" data-target="#id">
 //                                     on input (debounced), POST the form to
-//                                     /url and put the answer in #id
+//                                     /url and put the answer in #id; the
+//                                     form itself submits as a normal page
 //   <form data-live-get data-target="#id">
 //                                     on input, GET the form's action with its
 //                                     fields as query, put the answer in #id
@@ -96,6 +97,10 @@
     if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-target")) {
       return;
     }
+    // A live form's target holds its preview; the form itself is sent as a
+    // page, so the answer (a redirect or the form with its errors) is shown
+    // whole, not inside the preview.
+    if (form.hasAttribute("data-live")) { return; }
     event.preventDefault();
     var target = targetOf(form);
     var method = (form.getAttribute("method") || "get").toUpperCase();
