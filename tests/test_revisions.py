@@ -17,6 +17,7 @@ from sqlalchemy import select
 from test_admin_support import PASSWORD, add_staff, logged_in_client, post_form
 from test_store_support import small_kb
 from veiviser.content import Intent, KnowledgeBase
+from veiviser.handover.hours import Interval
 from veiviser.service import editing, revisions, staff
 from veiviser.service.knowledge import import_knowledge_base
 from veiviser.service.review import ReviewService
@@ -233,6 +234,10 @@ def _declines(assistant):
     ReviewService(assistant).mark_out_of_scope(ids, kari)
 
 
+def _opening_hours(assistant):
+    assistant.handover.save_week({0: [Interval.parse("10:00", "14:00")]}, "kari")
+
+
 def _user_created(assistant):
     staff.create_account(assistant.sessions, "ola", PASSWORD, Role.EDITOR, "kari")
 
@@ -262,6 +267,7 @@ CHANGES = {
     revisions.KB_IMPORTED: _import,
     revisions.NOTICE_CHANGED: _notice,
     revisions.DECLINES_ADDED: _declines,
+    revisions.SETTINGS_CHANGED: _opening_hours,
     revisions.USER_CREATED: _user_created,
     revisions.USER_CHANGED: _user_changed,
     revisions.USER_DISABLED: _user_disabled,
@@ -270,7 +276,9 @@ CHANGES = {
 
 
 @pytest.mark.parametrize("kind", list(CHANGES))
-def test_each_kind_of_change_is_recorded_with_who_and_a_diff(assistant, kind):
+def test_each_kind_of_change_is_recorded_with_who_and_a_diff(
+    assistant, admin_client, kind
+):
     before = len(kinds_of(assistant))
 
     CHANGES[kind](assistant)
@@ -285,6 +293,9 @@ def test_each_kind_of_change_is_recorded_with_who_and_a_diff(assistant, kind):
     assert row.actor == "kari"
     assert row.object_type == revisions.KINDS[kind]
     assert revisions.diff(row.before, row.after), "the revision shows no change"
+    page = admin_client.get("/admin/revisjoner", params={"kind": kind})
+    assert page.status_code == 200
+    assert f'id="r{row.id}"' in page.text
 
 
 def test_import_records_a_revision_for_each_changed_intent(assistant):
@@ -630,3 +641,22 @@ def test_odd_history_and_rollback_requests_never_fail(admin_client):
     assert post_form(admin_client, huge).status_code < 500
     stale = post_form(admin_client, "/admin/intents/ferie", {"version": "²"})
     assert stale.status_code < 500
+
+
+def test_opening_hours_changed_in_the_admin_name_who_and_the_weekday(
+    assistant, admin_client
+):
+    week = {f"day_{day}": "09:00-15:00" if day < 5 else "" for day in range(7)}
+    week["day_0"] = "10:00-14:00"
+
+    response = post_form(admin_client, "/admin/handover/hours", week)
+
+    assert response.status_code == 303
+    row = newest(assistant)
+    assert (row.kind, row.actor, row.object_id) == (
+        revisions.SETTINGS_CHANGED,
+        "sjefen",
+        "opening_hours",
+    )
+    page = admin_client.get("/admin/revisjoner", params={"kind": "settings"}).text
+    assert "Åpningstider" in page and "Mandag" in page and "10:00-14:00" in page

@@ -36,6 +36,7 @@ from veiviser.handover.errors import (
     HandoverNotFound,
 )
 from veiviser.handover.hours import DayHours, Interval, OpeningHours
+from veiviser.service import revisions
 from veiviser.service.runtime import ModelHolder
 from veiviser.settings import Settings
 from veiviser.store import conversations as conversation_repo
@@ -244,22 +245,37 @@ class HandoverService:
             next_opening=state.next_opening,
         )
 
-    def save_week(self, week: dict[int, list[Interval]]) -> None:
+    def save_week(
+        self, week: dict[int, list[Interval]], actor: str = revisions.SYSTEM
+    ) -> None:
         """Replace the weekly schedule (see ``schedule.save_week``)."""
         with self._writing() as session:
+            before = revisions.hours_snapshot(session)
             schedule.save_week(session, week)
+            revisions.record_hours(session, actor, before)
         log.info("opening hours changed")
 
-    def save_exception(self, day: date, interval: Interval | None, note: str) -> None:
+    def save_exception(
+        self,
+        day: date,
+        interval: Interval | None,
+        note: str,
+        actor: str = revisions.SYSTEM,
+    ) -> None:
         """Close a date, or give it special hours."""
         with self._writing() as session:
+            before = revisions.hours_snapshot(session)
             schedule.save_exception(session, day, interval, note)
+            revisions.record_hours(session, actor, before)
         log.info("opening-hours exception saved for %s", day.isoformat())
 
-    def delete_exception(self, day: date) -> bool:
+    def delete_exception(self, day: date, actor: str = revisions.SYSTEM) -> bool:
         """Remove a date's exception; True if there was one."""
         with self._writing() as session:
-            return schedule.delete_exception(session, day)
+            before = revisions.hours_snapshot(session)
+            deleted = schedule.delete_exception(session, day)
+            revisions.record_hours(session, actor, before)
+            return deleted
 
     def exceptions(self) -> list[Any]:
         """Exceptions from today on."""

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from veiviser.content import Intent, KnowledgeBase
 from veiviser.errors import InvalidInput, NotFound, VeiviserError
 from veiviser.store.models import KbIntent, KbPhrase, utc_now
+from veiviser.store.models_handover import OpeningException, OpeningHoursSlot
 from veiviser.store.models_revisions import ContentRevision
 
 if TYPE_CHECKING:
@@ -326,12 +327,7 @@ def record_notice(session: Session, actor: str, before: dict, after: dict) -> No
 def record_settings(
     session: Session, actor: str, name: str, before: dict, after: dict
 ) -> None:
-    """Record a setting changed in the admin (``name`` says which).
-
-    Limitation: the opening hours (the only settings the admin changes so
-    far) do not call this yet; the handover service's save_week and
-    save_exception need the actor passed down to do it in their transaction.
-    """
+    """Record a setting changed in the admin (``name`` says which)."""
     record(
         session,
         actor=actor,
@@ -341,6 +337,35 @@ def record_settings(
         before=before,
         after=after,
     )
+
+
+def hours_snapshot(session: Session) -> dict[str, Any]:
+    """The opening hours as stored: the week (0 is Monday) and dated exceptions."""
+    week: dict[str, list[str]] = {}
+    for slot in session.scalars(select(OpeningHoursSlot).order_by(OpeningHoursSlot.id)):
+        week.setdefault(str(slot.weekday), []).append(f"{slot.opens}-{slot.closes}")
+    exceptions = {
+        row.day.isoformat(): " ".join(
+            part
+            for part in (
+                "closed" if row.closed else f"{row.opens}-{row.closes}",
+                row.note,
+            )
+            if part
+        )
+        for row in session.scalars(select(OpeningException))
+    }
+    return {
+        "week": {day: ", ".join(slots) for day, slots in sorted(week.items())},
+        "exceptions": dict(sorted(exceptions.items())),
+    }
+
+
+def record_hours(session: Session, actor: str, before: dict[str, Any]) -> None:
+    """Record a change of the opening hours (after is read from ``session``)."""
+    after = hours_snapshot(session)
+    if after != before:
+        record_settings(session, actor, "opening_hours", before, after)
 
 
 def account_snapshot(username: str, role: str, active: bool) -> dict[str, Any]:

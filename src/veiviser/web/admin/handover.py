@@ -195,7 +195,7 @@ async def save_week(request: Request, user: AdvisorUser) -> Response:
                 form=fields,
             )
     try:
-        await run_in_threadpool(_service(request).save_week, week)
+        await run_in_threadpool(_service(request).save_week, week, user.username)
     except InvalidOpeningHours:
         return _hours(
             request, 422, error="handover.error.invalid_hours",
@@ -235,7 +235,7 @@ def add_exception(
     try:
         intervals = parse_day(special[:MAX_HOURS_FIELD])
         interval = intervals[0] if intervals else None
-        _service(request).save_exception(when, interval, note)
+        _service(request).save_exception(when, interval, note, user.username)
     except InvalidOpeningHours as error:
         key = "invalid_note" if "limit" in error.details else "invalid_hours"
         return _hours(
@@ -252,7 +252,7 @@ def delete_exception(request: Request, user: AdvisorUser, day: str) -> Response:
         when = date.fromisoformat(day[:10])
     except ValueError:
         return _hours(request, 422, error="handover.error.invalid_date")
-    _service(request).delete_exception(when)
+    _service(request).delete_exception(when, user.username)
     return see_other("/admin/handover/hours?saved=1")
 
 
