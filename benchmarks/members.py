@@ -26,11 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from veiviser.content.yaml_io import load_knowledge_base
-from veiviser.dialogue import Texts, render_markdown
+from veiviser.dialogue import Texts
+from veiviser.dialogue.personal import render_personal
 from veiviser.members.csv_import import import_members
 from veiviser.members.identity import TokenPolicy, TokenVerifier
 from veiviser.members.tables import TableDirectory
 from veiviser.members.templates import fill_template
+from veiviser.service.members import preview_personal_answer
 from veiviser.store import create_engine_for, session_factory, upgrade_database
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "src" / "veiviser" / "demo" / "kb"
@@ -167,13 +169,27 @@ def main() -> None:
         texts = Texts(kb.organisation, kb.texts)
         for intent_id in ("faktura", "kurs", "tillitsvalgt", "medlemsbevis"):
             template = kb.intent(intent_id).personal_answer or ""
+            # Uncached, as the chat renders personal answers.
             timed(
                 f"fill and render `{intent_id}`",
                 args.repeat,
-                lambda i, t=template: render_markdown(
+                lambda i, t=template: render_personal(
                     fill_template(t, record, texts.get, date(2026, 12, 4))
                 ),
             )
+        kurs = kb.intent("kurs").personal_answer or ""
+        start = time.perf_counter()
+        preview_personal_answer(kurs, "demo-kari", texts.get)
+        first = (time.perf_counter() - start) * 1000
+        print(
+            f"| editor preview, first in a process (loads demo members) "
+            f"| {first:.1f} | |"
+        )
+        timed(
+            "editor preview of `kurs` for a demo member",
+            args.repeat,
+            lambda i: preview_personal_answer(kurs, "demo-ola", texts.get),
+        )
         engine.dispose()
 
 
