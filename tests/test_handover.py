@@ -536,6 +536,9 @@ def test_a_logged_in_member_who_consents_is_shown_to_the_advisor(
     assert status["identity_shared"] is True
     entry = fast_assistant.handover.queue_entries()[0]
     assert entry.identity == {"member_id": "M-1001", "name": "Kari Nordmann"}
+    # The live stream keeps telling the member that they are not anonymous.
+    stream = handover(client, conversation, "/stream", method="get")
+    assert '"identity_shared": true' in stream.text
 
 
 def test_a_logged_in_member_who_does_not_consent_stays_anonymous(
@@ -551,6 +554,8 @@ def test_a_logged_in_member_who_does_not_consent_stays_anonymous(
     assert status["identity_shared"] is False
     assert fast_assistant.handover.queue_entries()[0].identity is None
     assert_nowhere(fast_assistant, "M-1001", "Kari Nordmann")
+    stream = handover(client, conversation, "/stream", method="get")
+    assert '"identity_shared": false' in stream.text
 
 
 def test_consent_without_a_login_stores_no_identity(

@@ -51,7 +51,9 @@ def sites(tmp_path_factory) -> Iterator[tuple[str, str]]:
     host = work / "site"
     host.mkdir()
     with static_site(host) as host_url:
-        env = {"VEIVISER_ALLOWED_ORIGINS": host_url}
+        # Demo mode: the fictional member portal signs members in, so the
+        # consent test has a logged-in member.
+        env = {"VEIVISER_ALLOWED_ORIGINS": host_url, "VEIVISER_DEMO_MODE": "true"}
         with veiviser_server(work, kb=work / "kb.yaml", env=env) as app:
             add_advisor(work)
             (host / "index.html").write_text(
@@ -119,6 +121,25 @@ def widget(page, selector: str):
     return page.locator("veiviser-chat " + selector)
 
 
+def advisor_on_duty(browser, errors: list[str], app_url: str):
+    """An advisor context, logged in, the office open, available for chats."""
+    context, advisor = new_page(browser, errors)
+    # The admin's same-origin check and chromium's `Origin: null`: see below.
+    context.set_extra_http_headers({"Origin": app_url})
+    advisor.goto(app_url + "/admin/login")
+    advisor.fill("input[name=username]", "kari")
+    advisor.fill("input[name=password]", PASSWORD)
+    advisor.get_by_role("button", name="Logg inn").click()
+    advisor.get_by_role("button", name="Logg ut").wait_for()
+    open_every_hour_today(advisor, app_url)
+    advisor.goto(app_url + "/admin/handover")
+    become = advisor.get_by_role("button", name="Bli tilgjengelig")
+    if become.count():
+        become.click()
+    advisor.get_by_text("Du er tilgjengelig").wait_for()
+    return context, advisor
+
+
 def test_member_and_advisor_chat_live_and_a_reload_loses_nothing(browser, sites):
     app_url, host_url = sites
     errors: list[str] = []
@@ -183,6 +204,46 @@ def test_member_and_advisor_chat_live_and_a_reload_loses_nothing(browser, sites)
         advisor.get_by_role("button", name="Avslutt samtalen").click()
         widget(member, ".event").get_by_text("avsluttet samtalen").wait_for()
         assert widget(member, ".handover-status").is_hidden()
+    finally:
+        advisor_context.close()
+        member_context.close()
+    assert errors == []
+
+
+def test_a_logged_in_member_who_consents_is_named_to_the_advisor(browser, sites):
+    app_url, _ = sites
+    errors: list[str] = []
+    advisor_context, advisor = advisor_on_duty(browser, errors, app_url)
+    member_context, member = new_page(browser, errors)
+    try:
+        # The member logs in on the (demo) member portal and asks for a person.
+        member.goto(app_url + "/demo/min-side")
+        member.get_by_role("link", name="Logg inn som Kari Demodatter").click()
+        member.wait_for_url("**medlem=demo-kari")
+        widget(member, ".launcher").click()
+        widget(member, ".login-notice").wait_for()
+        widget(member, "textarea.input").fill("jeg vil snakke med et menneske")
+        widget(member, "textarea.input").press("Enter")
+        share = widget(member, ".handover .consent input[type=checkbox]")
+        share.wait_for()
+        assert not share.is_checked()  # anonymous unless the member chooses
+
+        share.check()
+        widget(member, ".handover button").get_by_text("Koble til en rådgiver").click()
+        status = widget(member, ".handover-status")
+        status.get_by_text("nummer 1 i køen").wait_for()
+        status.get_by_text("ser navnet og medlemsnummeret ditt").wait_for()
+
+        # The advisor sees who it is in the queue and in the chat.
+        advisor.locator("#handover-queue").get_by_text(
+            "Kari Demodatter"
+        ).first.wait_for()
+        advisor.get_by_role("button", name="Ta samtalen").click()
+        advisor.wait_for_url("**/admin/handover/*")
+        assert "Kari Demodatter (medlemsnr. demo-kari)" in advisor.inner_text("main")
+        widget(member, ".event").get_by_text("har kommet inn i samtalen").wait_for()
+        advisor.get_by_role("button", name="Avslutt samtalen").click()
+        widget(member, ".event").get_by_text("avsluttet samtalen").wait_for()
     finally:
         advisor_context.close()
         member_context.close()

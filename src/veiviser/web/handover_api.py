@@ -408,6 +408,7 @@ async def _event_stream(
             "state": status.state,
             "position": status.position,
             "advisor_typing": status.advisor_typing,
+            "identity_shared": status.identity_shared,
         }
         if shown != last_status:
             yield f"event: status\ndata: {json.dumps(shown)}\n\n"

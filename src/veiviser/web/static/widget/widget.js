@@ -1051,6 +1051,10 @@
       var text = status.state === "queued" ? this.t("handover_queue", { position: status.position })
         : status.advisor_typing ? this.t("handover_advisor_typing") : this.t("handover_with_person");
       this.liveBar.append(this.make("span", "", text));
+      // A member who chose to show who they are is reminded of it.
+      if (status.identity_shared) {
+        this.liveBar.append(this.make("span", "identity", this.t("handover_identity_shared")));
+      }
       this.liveBar.append(this.button(
         this.t(status.state === "queued" ? "handover_leave_queue" : "handover_leave"),
         function () {
