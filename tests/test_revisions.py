@@ -660,3 +660,27 @@ def test_opening_hours_changed_in_the_admin_name_who_and_the_weekday(
     )
     page = admin_client.get("/admin/revisjoner", params={"kind": "settings"}).text
     assert "Åpningstider" in page and "Mandag" in page and "10:00-14:00" in page
+
+
+def test_erasing_a_conversation_takes_its_phrases_out_of_the_revision_log(assistant):
+    learnt, other = "får jeg «særavtale» på lørdag", "en annen frase"
+    opened = assistant.chat.start()
+    assistant.chat.send(opened.id, opened.token, learnt)
+    with assistant.sessions() as session:
+        ids = list(session.scalars(select(Message.id).where(Message.role == "member")))
+    kari = staff.create_account(assistant.sessions, "kari", PASSWORD, Role.TRAINER)
+    service = ReviewService(assistant)
+    service.add_to_intent(ids, "ferie", kari)
+    service.mark_out_of_scope(ids, kari)
+    editing.add_phrases(assistant.sessions, "ferie", [other], "kari")
+
+    service.erase(opened.id, kari)
+
+    with assistant.sessions() as session:
+        rows = session.scalars(select(ContentRevision)).all()
+        stored = json.dumps([[r.before, r.after] for r in rows], ensure_ascii=False)
+    assert learnt not in stored
+    assert other in stored
+    assert revisions.history(assistant.sessions, "intent", "ferie")[0].changes[
+        0
+    ].added == (other,)

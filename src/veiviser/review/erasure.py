@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from veiviser.content.model import OUT_OF_SCOPE
+from veiviser.service import revisions
 from veiviser.store import conversations as repo
 from veiviser.store.knowledge import META_ID
 from veiviser.store.models import (
@@ -117,6 +118,8 @@ def _forget_learnt(session: Session, conversation_id: str) -> None:
         session.flush()
     ids = select(Message.id).where(Message.conversation_id == conversation_id)
     declined = list(session.scalars(_declined_texts(conversation_id)))
+    learnt = select(KbPhrase.text).where(KbPhrase.source_message_id.in_(ids))
+    revisions.forget_texts(session, [*session.scalars(learnt), *declined])
     session.execute(delete(KbPhrase).where(KbPhrase.source_message_id.in_(ids)))
     if declined:
         session.execute(

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.content import Intent, KnowledgeBase
@@ -182,10 +182,6 @@ def intent_snapshot(session: Session, intent_id: str) -> dict[str, Any] | None:
     }
 
 
-# Limitation: erasing a conversation (review/erasure.py) deletes the phrases
-# learnt from it but not their copies in revision snapshots (the text was
-# masked before it was stored); scrubbing snapshots by text in the erasure
-# transaction would retire this.
 def record_intent_save(
     session: Session,
     actor: str,
@@ -392,6 +388,43 @@ def record_account(
         before=before,
         after=after,
     )
+
+
+def forget_texts(session: Session, texts: Iterable[str]) -> int:
+    """Take erased phrases and decline examples out of every snapshot.
+
+    Erasing a conversation deletes what was learnt from it; its copies in
+    the revision log go in the same transaction. The diff of an affected
+    revision then no longer shows them.
+
+    Returns:
+        How many revisions were changed.
+    """
+    wanted = {text for text in texts if text}
+    if not wanted:
+        return 0
+    # Snapshots are stored as JSON text (json.dumps, ASCII-escaped); searching
+    # for each text in that form finds the few rows worth loading.
+    found = [
+        cast(column, String).contains(json.dumps(text)[1:-1], autoescape=True)
+        for text in wanted
+        for column in (ContentRevision.before, ContentRevision.after)
+    ]
+    rows = session.scalars(select(ContentRevision).where(or_(*found))).all()
+    for row in rows:
+        row.before = _without(row.before, wanted)
+        row.after = _without(row.after, wanted)
+    return len(rows)
+
+
+def _without(snapshot: dict[str, Any] | None, texts: set[str]) -> Any:
+    if snapshot is None:
+        return None
+    kept = dict(snapshot)
+    for key in ("phrases", "decline_examples"):
+        if isinstance(kept.get(key), list):
+            kept[key] = [item for item in kept[key] if item not in texts]
+    return kept
 
 
 # --- Reading --------------------------------------------------------------------
@@ -738,10 +771,13 @@ def _is_long(value: Any) -> bool:
 def _line_diff(old: Any, new: Any) -> tuple[tuple[str, str], ...]:
     old_lines = str(old or "").splitlines()
     new_lines = str(new or "").splitlines()
-    lines = []
+    lines: list[tuple[str, str]] = []
     for line in difflib.unified_diff(old_lines, new_lines, lineterm="", n=2):
         if line.startswith(("---", "+++")):
             continue
         tag = line[:1] if line[:1] in "+- @" else " "
+        # A gap marker only between hunks: the first hunk needs none.
+        if tag == "@" and not lines:
+            continue
         lines.append((tag, line[1:] if tag != "@" else "…"))
     return tuple(lines)
