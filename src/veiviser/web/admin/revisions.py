@@ -141,6 +141,8 @@ def merge_by_hand(
     status: FormText = "",
     handover: FormText = "",
     answer: FormText = "",
+    personal_answer: FormText = "",
+    personal_field: FormText = "",
     button_intent: FormList = [],  # noqa: B006 - FastAPI copies defaults
     button_label: FormList = [],  # noqa: B006
 ) -> HTMLResponse:
@@ -164,6 +166,9 @@ def merge_by_hand(
         "answer": answer[:50_000],
         "buttons": buttons,
     }
+    # Only a form that showed the personal answer may change it.
+    if personal_field == "1":
+        mine["personal_answer"] = personal_answer[:50_000] or None
     return _intent_form(
         request,
         mine,
