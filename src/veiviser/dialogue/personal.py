@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from veiviser.content import Intent
 from veiviser.dialogue.rendering import render_markdown
 from veiviser.dialogue.turn import multi_html, multi_shows_both
 from veiviser.dialogue.view import KnowledgeView
@@ -135,13 +134,13 @@ def _personal_multi_html(
     """A two-question reply rebuilt with its personal parts filled in."""
     if member.status != "member" or member.fill is None or len(intents) != 2:
         return None
-    found = [view.intent(intent_id) for intent_id in intents]
-    shown = found if template == MULTI_BOTH else found[:1]
-    if not all(isinstance(intent, Intent) for intent in shown):
-        return None  # an intent was removed since; the stored reply stands
+    wanted = intents if template == MULTI_BOTH else intents[:1]
+    shown = [i for i in (view.intent(intent_id) for intent_id in wanted) if i]
+    # An intent removed since, or none personal any more: the stored reply.
+    if len(shown) != len(wanted) or not any(i.personal_answer for i in shown):
+        return None
     parts: list[str] = []
     for intent in shown:
-        assert intent is not None
         if not intent.personal_answer:
             parts.append(view.answer_html(intent))
             continue
@@ -151,8 +150,6 @@ def _personal_multi_html(
             # rather than half a personal answer.
             return None
         parts.append(html)
-    if not any(intent.personal_answer for intent in shown if intent is not None):
-        return None
     return multi_html(view, parts[0], parts[1] if len(parts) == 2 else None)
 
 
