@@ -198,8 +198,11 @@ def test_unknown_chart_is_a_json_404(assistant):
     assert response.json()["error"]["code"] == "not_found"
 
 
-# The handover charts need handovers: tests/test_insight_handovers.py.
-@pytest.mark.parametrize("name", [c for c in CHARTS if c not in ("handovers", "waits")])
+# The handover charts need handovers (tests/test_insight_handovers.py) and
+# the trend chart complete past weeks (test_trend_chart_... below).
+@pytest.mark.parametrize(
+    "name", [c for c in CHARTS if c not in ("handovers", "waits", "trend")]
+)
 def test_csv_download_equals_the_charts_data(client, assistant, name):
     chat(client, ["ferie", "kontingent", "ferie", "hva blir været"])
     staff = dashboard_client(assistant)
@@ -400,6 +403,48 @@ def test_serve_sends_the_alerts_from_a_daily_job(assistant, sinks):
 
     assert [flag["intent"] for flag in HookSink.received[0]["flags"]] == ["ferie"]
     assert len(HookSink.received) == 1
+
+
+def drawn_and_csv(staff: TestClient, page: str, name: str) -> tuple[list, list]:
+    """(series values drawn in the chart's SVG, the same read from its CSV)."""
+    download = staff.get(f"/admin/insight/{name}.csv?range=30")
+    rows = list(csv.reader(io.StringIO(download.text.lstrip("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    svg = re.search(
+        rf'<svg[^>]*aria-labelledby="chart-{name}-title.*?</svg>', page, re.S
+    ).group(0)
+    drawn = re.findall(
+        r'data-label="([^"]*)" data-series="([^"]*)" data-value="([^"]*)"', svg
+    )
+    from_csv = [
+        (row[0], column, row[1 + n])
+        for row in body
+        for n, column in enumerate(header[1:])
+    ]
+    return drawn, from_csv
+
+
+def test_trend_chart_shows_the_spiking_intent_week_by_week(assistant):
+    plant_spike(assistant, datetime.now(UTC))
+    staff = dashboard_client(assistant)
+    page = staff.get("/admin/insight?range=30").text
+
+    drawn, from_csv = drawn_and_csv(staff, page, "trend")
+
+    assert drawn == from_csv
+    weeks = [label for label, series, _ in from_csv if series == "Ferie og feriepenger"]
+    ferie = [int(v) for _, series, v in from_csv if series == "Ferie og feriepenger"]
+    assert len(weeks) == 9
+    # plant_spike: 2 a day for eight weeks, then 8 a day in the tested week.
+    assert ferie == [14] * 8 + [56]
+    assert "Utviklingen for temaene som endrer seg mest" in page
+
+
+def test_trend_chart_without_traffic_is_empty_not_an_error(assistant):
+    staff = dashboard_client(assistant)
+    response = staff.get("/admin/insight/trend.csv")
+    assert response.status_code == 200
+    assert response.text.lstrip("\ufeff").splitlines() == ["Uke"]
 
 
 def test_dashboard_flags_the_planted_spike(assistant):

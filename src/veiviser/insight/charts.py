@@ -152,7 +152,7 @@ def _legend(series: Sequence[str]) -> list[str]:
             f'<rect x="{x}" y="{HEIGHT - 14}" width="10" height="10" '
             f'fill="{PALETTE[n % len(PALETTE)]}" aria-hidden="true"/>'
         )
-        parts.append(_text(x + 14, HEIGHT - 5, name, "start"))
+        parts.append(_text(x + 14, HEIGHT - 5, _short(name, 26), "start"))
     return parts
 
 

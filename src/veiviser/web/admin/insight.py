@@ -35,7 +35,19 @@ ROLES = (Role.ADMINISTRATOR, Role.EDITOR, Role.TRAINER, Role.ANALYST)
 router = APIRouter(prefix="/admin/insight", include_in_schema=False)
 Staff = Annotated[StaffUser, Depends(require_role(*ROLES))]
 TOP = 10
-CHARTS = ("volume", "intents", "groups", "heatmap", "visitors", "handovers", "waits")
+CHARTS = (
+    "volume",
+    "trend",
+    "intents",
+    "groups",
+    "heatmap",
+    "visitors",
+    "handovers",
+    "waits",
+)
+# The trend chart shows this many intents: the flagged ones first, then the
+# largest rises (one colour each in the colour-blind-safe palette).
+TREND_INTENTS = 3
 
 
 @dataclass(frozen=True)
@@ -155,15 +167,24 @@ def refresh_rollups(service: InsightService) -> None:
 def _dashboard_context(service: InsightService, period: Period) -> dict[str, Any]:
     refresh_rollups(service)
     overview = service.read(metrics.overview, period.first, period.last)
-    charts = [build_chart(service, period, name) for name in CHARTS]
     trends = service.trends()
+    # One read of the handover rows serves both handover charts and the cards.
+    series, handover_totals = service.read(
+        handovers.handover_figures, period.first, period.last, period.granularity
+    )
+    made = {
+        "trend": trend_chart(trends),
+        "handovers": handover_chart(period, "handovers", series),
+        "waits": handover_chart(period, "waits", series),
+    }
+    charts = [made.get(name) or build_chart(service, period, name) for name in CHARTS]
     return {
         "totals": overview.totals,
         "rates": _rate_cards(overview),
         "charts": [(chart, svg(chart)) for chart in charts],
         "flagged": [view for view in trends if view.trend.flagged],
         "trends": trends[:TOP],
-        "handovers": service.read(handovers.handover_totals, period.first, period.last),
+        "handovers": handover_totals,
     }
 
 
@@ -229,7 +250,12 @@ def build_chart(service: InsightService, period: Period, name: str) -> Chart:
     if name in ("intents", "groups"):
         return _ranking_chart(service, period, name)
     if name in ("handovers", "waits"):
-        return _handover_chart(service, period, name, shown)
+        series = service.read(
+            handovers.handover_series, first, last, period.granularity
+        )
+        return handover_chart(period, name, series)
+    if name == "trend":
+        return trend_chart(service.trends())
     grid = service.read(metrics.heatmap, first, last)
     return Chart(
         "heatmap",
@@ -260,12 +286,42 @@ def _ranking_chart(service: InsightService, period: Period, name: str) -> Chart:
     )
 
 
-def _handover_chart(
-    service: InsightService, period: Period, name: str, shown: dict[str, str]
-) -> Chart:
-    buckets = service.read(
-        handovers.handover_series, period.first, period.last, period.granularity
+def trend_chart(views: list[TrendView]) -> Chart:
+    """Weekly questions of the intents changing most, the tested week last.
+
+    The same nine weeks the trend test reads (eight of baseline, then the
+    window), whatever period the page shows.
+    """
+    shown = views[:TREND_INTENTS]
+    days = [day for day, _ in shown[0].series] if shown else []
+    weeks = [days[n : n + 7] for n in range(0, len(days), 7)]
+    rows = tuple(
+        (
+            f"{_short_date(week[0])}–{_short_date(week[-1])}",
+            *(sum(dict(view.series)[day] for day in week) for view in shown),
+        )
+        for week in weeks
     )
+    return Chart(
+        "trend",
+        t("insight.chart.trend"),
+        t("insight.chart.trend_desc"),
+        "bars",
+        (t("insight.column.week"), *(view.title for view in shown)),
+        rows,
+    )
+
+
+def _short_date(day: date) -> str:
+    return day.strftime("%d.%m")
+
+
+def handover_chart(
+    period: Period, name: str, buckets: list[handovers.HandoverBucket]
+) -> Chart:
+    """The ``handovers`` (counts) or ``waits`` chart of the period's buckets."""
+    unit = t(f"insight.unit.{period.granularity}")
+    shown = {"first": _date(period.first), "last": _date(period.last), "unit": unit}
     if name == "handovers":
         columns = _columns("period", "requested", "taken", "tickets")
         rows = tuple(
