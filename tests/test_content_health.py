@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -213,6 +215,7 @@ def test_page_says_pending_then_shows_figures_for_readers(assistant):
     assert "Beregnes" not in page
     assert "Presisjon og treff per intensjon" in page
     assert 'data-too-few="ferie"' in page
+    assert 'href="/admin/intents/ferie"' not in page  # analysts cannot open it
     assert "kunnskapsbasens versjon" in page
     fragment = client.get("/admin/innhold/helse", headers={"X-Admin-Fragment": "1"})
     assert "Nye tall er klare." in fragment.text
@@ -246,3 +249,15 @@ def test_another_process_shows_the_stored_figures(assistant):
         assert "Beregnes" not in page
     finally:
         other.close()
+
+
+def test_closing_the_database_ends_the_worker(assistant):
+    worker = HealthWorker(assistant.sessions, None, debounce=3600)
+    worker.request()
+    assert worker.running
+    assistant.engine.dispose()  # what Assistant.close does at shutdown
+    deadline = time.monotonic() + 30
+    while worker.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not worker.running
+    assert read_health(assistant.sessions, "none").report is None  # never ran

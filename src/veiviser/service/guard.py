@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.content import KnowledgeBase
@@ -155,7 +155,7 @@ def _clean(text: str) -> str:
 
 
 def _count(session: Session) -> int:
-    return len(session.scalars(select(GuardQuestion.id)).all())
+    return session.scalar(select(func.count()).select_from(GuardQuestion)) or 0
 
 
 def _classify(model: NluModel, text: str, expected: str) -> tuple[bool, str | None]:

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy import func as sql
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -493,12 +493,20 @@ class HealthWorker:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.busy = False
+        # Closing the database (the process shutting down) ends the thread
+        # before it would wake up to a database that is gone.
+        event.listen(sessions.kw["bind"], "engine_disposed", self._on_disposed)
+
+    def _on_disposed(self, engine: Engine) -> None:
+        self._stopping.set()
+        self._wanted.set()
 
     def request(self) -> None:
         """Ask for figures of the newest knowledge base; never blocks."""
         self._wanted.set()
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
+                self._stopping.clear()
                 self._thread = threading.Thread(
                     target=self._run, name="veiviser-health", daemon=True
                 )
@@ -510,6 +518,11 @@ class HealthWorker:
         self._wanted.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is alive (it ends when the database is closed)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is wanted or running (for tools and tests)."""

@@ -62,10 +62,10 @@ def record(
 ) -> None:
     """Have the guard check the save that produced ``revision``."""
     sessions = _assistant(request).sessions
-    after = snapshot(request, intent_id)
-    version = None
-    if after is not None:
-        version = editing.load_intent(sessions, intent_id).version
+    try:
+        version: int | None = editing.load_intent(sessions, intent_id).version
+    except NotFound:
+        version = None  # archived: the undo restores it first
     guard.record_edit(
         sessions, revision, intent_id, action, before, version, actor.username
     )

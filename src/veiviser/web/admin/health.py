@@ -47,9 +47,9 @@ def _assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 
-# Limitation: the worker is not stopped when the app shuts down (nor is the
-# live trainer); a computation in flight is lost and the next page view or
-# edit in any process computes it again. Stop both in the app's lifespan.
+# Limitation: a computation in flight when the process stops is lost (the
+# thread ends when the database is closed); the next page view or edit in any
+# process computes it again. A result is stored only whole, so none is torn.
 def health_worker(request: Request) -> HealthWorker:
     """This process's health worker, made on first use."""
     worker = getattr(request.app.state, "health_worker", None)
