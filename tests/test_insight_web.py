@@ -10,6 +10,7 @@ import csv
 import email
 import email.policy
 import io
+import itertools
 import json
 import re
 import socketserver
@@ -239,6 +240,25 @@ def test_chart_csv_escapes_formula_labels():
 
     chart = Chart("x", "t", "d", "hbars", ("Tema", "Antall"), (("=HYPERLINK(1)", 3),))
     assert to_csv(chart).splitlines()[1] == "'=HYPERLINK(1),3"
+
+
+def test_bar_chart_labels_never_overlap():
+    from veiviser.insight.charts import Chart, svg
+
+    rows = tuple((f"{day:02d}.11.2026", day) for day in range(1, 31))
+    chart = Chart("x", "t", "d", "bars", ("Dag", "Antall"), rows)
+
+    xs = [
+        float(x)
+        for x in re.findall(
+            r'<text x="([\d.]+)" y="[\d.]+" font-size="11" text-anchor="middle"',
+            svg(chart),
+        )
+    ]
+
+    assert len(xs) >= 5  # still labelled, every few days
+    gaps = [right - left for left, right in itertools.pairwise(xs)]
+    assert min(gaps) >= len("01.11.2026") * 6.5
 
 
 def test_build_chart_heatmap_has_seven_days_and_24_hours(assistant):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -113,7 +114,10 @@ def _bars(chart: Chart) -> str:
     plot_h = HEIGHT - _PAD_TOP - _PAD_BOTTOM
     slot = plot_w / max(len(chart.rows), 1)
     bar_w = max(slot * 0.8 / max(len(chart.series), 1), 0.5)
-    every = max(1, len(chart.rows) // 12)
+    # Label every n-th slot so that labels never overlap (about 6.5 px a
+    # character at 11 px).
+    widest = max((len(row[0]) for row in chart.rows), default=1) * 6.5 + 10
+    every = max(1, math.ceil(widest / slot))
     parts = [
         _text(_PAD_LEFT - 6, _PAD_TOP + 4, _number(peak), "end"),
         _text(_PAD_LEFT - 6, _PAD_TOP + plot_h, "0", "end"),
