@@ -539,6 +539,14 @@ def test_who_may_read_the_log_and_roll_back(assistant, role, audit, history, rol
     assert post_form(client, path).status_code == rollback
     answer = editing.load_intent(assistant.sessions, "ferie").intent.answer
     assert (answer == "Endret.") == (rollback == 403)
+    stop_training(client)
+
+
+def stop_training(client: TestClient) -> None:
+    """Stop a rollback's background training before the database goes."""
+    trainer = getattr(client.app.state, "live_trainer", None)
+    if trainer is not None:
+        trainer.stop(timeout=120)
 
 
 def test_trainer_sees_the_history_without_a_restore_button(assistant):

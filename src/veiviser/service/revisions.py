@@ -90,6 +90,8 @@ KNOWN_FIELDS = frozenset(
         "buttons", "personal_answer", "text", "starts_at", "ends_at",
         "username", "role", "active", "password_changed_at", "intents",
         "groups", "decline_examples", "mode", "week", "exceptions",
+        "organisation.name", "organisation.assistant_name", "organisation.website",
+        "organisation.phone", "organisation.email", "organisation.opening_hours",
     }
 )  # fmt: skip
 
