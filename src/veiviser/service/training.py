@@ -110,6 +110,13 @@ def _train_and_store(
     started = time.perf_counter()
     label = encoder_label(encoder)
     examples = examples_from_kb(kb)
+    # A first start waits for this; say so, or the silence looks like a hang.
+    log.info(
+        "training a model on %d phrases (encoder %s); this can take several "
+        "minutes on a small machine, and the service answers when it is done",
+        len(examples),
+        label,
+    )
     try:
         model = train_model(examples, encoder, TrainingConfig(seed=seed))
         data = model_to_bytes(model)
