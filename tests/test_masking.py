@@ -457,6 +457,11 @@ SIZE = 100_000
         pytest.param("+(1)" * (SIZE // 4), id="parenthesised-digits"),
         pytest.param(("NO" + "1" * 20 + " ") * (SIZE // 23), id="overlong-ibans"),
         pytest.param("😀" * SIZE, id="emoji"),
+        pytest.param("ring " * (SIZE // 5), id="cue-words"),
+        pytest.param("på" + " er" * (SIZE // 3) + " 9", id="cue-fillers"),
+        pytest.param("tlf" + " " * SIZE + "9123 456", id="cue-long-space"),
+        pytest.param("01.02.03 " * (SIZE // 9), id="dates"),
+        pytest.param("1234 5678 " * (SIZE // 10), id="four-four-groups"),
     ],
 )
 def test_adversarial_input_returns(text):
@@ -472,3 +477,139 @@ def test_random_text_never_raises_and_is_idempotent():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(300)))
         once = mask_personal_data(text)
         assert mask_personal_data(once.text).text == once.text, repr(text)
+
+
+def _dated(number: str, *, year: str, separator: str = ".") -> str:
+    return f"{number[:2]}{separator}{number[2:4]}{separator}{year} {number[6:]}"
+
+
+def _four_digit_year(number: str) -> str:
+    return str(fodselsnummer.get_birth_date(number).year)
+
+
+DATED_FORMS = {
+    "date-two-digit-year": lambda n: _dated(n, year=n[4:6]),
+    "date-four-digit-year": lambda n: _dated(n, year=_four_digit_year(n)),
+    "date-slashes": lambda n: _dated(n, year=n[4:6], separator="/"),
+    "six-three-two": lambda n: f"{n[:6]} {n[6:9]} {n[9:]}",
+    "four-four-three": lambda n: f"{n[:4]} {n[4:8]} {n[8:]}",
+}
+
+
+@pytest.mark.parametrize(
+    "written", forms(FODSELSNUMRE + D_NUMRE[:2] + H_NUMRE[:2], DATED_FORMS)
+)
+def test_fodselsnummer_written_as_date_and_personal_number_is_masked(written):
+    assert_masked("Født {} og medlem siden 2010.", written, FNR)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            # Right date digits, wrong century: 2000s births with an individual
+            # number from the 1900s range do not exist.
+            _dated(FODSELSNUMRE[0], year="20" + FODSELSNUMRE[0][4:6]),
+            id="four-digit-year-wrong-century",
+        ),
+        pytest.param(
+            _dated(with_wrong_check_digit(FODSELSNUMRE[1]), year="67"),
+            id="date-then-five-digits-failing-checksum",
+        ),
+        pytest.param("Møtet 15.03.2025 10.15 i Oslo.", id="date-and-time"),
+        pytest.param("Fra 01.01.2025 til 31.12.2026.", id="date-range"),
+    ],
+)
+def test_date_followed_by_number_that_is_no_fodselsnummer_stays(text):
+    assert mask_personal_data(text) == MaskResult(text, ())
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        pytest.param("912-34-567", id="three-two-three-hyphens"),
+        pytest.param("912.34.567", id="three-two-three-dots"),
+        pytest.param("+47 912-34-567", id="plus47-three-two-three-hyphens"),
+    ],
+)
+def test_telefonnummer_three_two_three_with_hyphens_or_dots_is_masked(phone):
+    assert_masked("Ring meg på {} etter fire.", phone, TELEFON)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        pytest.param("Ring {} etter fire.", id="ring"),
+        pytest.param("Ringer du meg på {}?", id="ringer-paa"),
+        pytest.param("tlf: {}", id="tlf-colon"),
+        pytest.param("Tlf. {}", id="tlf-dot"),
+        pytest.param("Telefon {}", id="telefon"),
+        pytest.param("Telefonnummeret mitt er {}.", id="telefonnummeret-mitt-er"),
+        pytest.param("Mobil: {}", id="mobil"),
+        pytest.param("Mobilnr {}", id="mobilnr"),
+        pytest.param("Nr {}", id="nr"),
+        pytest.param("Nummeret er {}.", id="nummeret-er"),
+        pytest.param("Send SMS {} i kveld.", id="sms"),
+        pytest.param("Nås på {} hele dagen.", id="paa"),
+    ],
+)
+def test_telefonnummer_four_four_after_phone_word_is_masked(template):
+    result = mask_personal_data(template.format("9123 4567"))
+
+    assert result.text == template.format(TOKENS[TELEFON])
+    assert result.found == (TELEFON,)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Beløpet på 2345 6789 kr er feil.", id="paa-amount-kr"),
+        pytest.param("Potten er på 2345 6789 kroner.", id="paa-amount-kroner"),
+        pytest.param("Det ble på 2345 6789 NOK.", id="paa-amount-nok"),
+        pytest.param("Betalte på 2345 6789,50 i fjor.", id="paa-amount-decimals"),
+        pytest.param("Det står på 2345 6789,- i avtalen.", id="paa-amount-dash"),
+        pytest.param("Ring 1234 5678 kl. 10.", id="first-digit-one"),
+        pytest.param("Tariffperioden 2025 2026 er over.", id="years-no-cue"),
+        pytest.param("Lønna gikk fra 4500 5200 i fjor.", id="four-four-no-cue"),
+        pytest.param("Medlemsnummer 2345 6789 står på kortet.", id="member-word"),
+        pytest.param("Kontingenten er 1 234,50 kr.", id="amount-decimals"),
+        pytest.param("Møtet er 15.03.2025 kl. 18:00.", id="date-and-time"),
+        pytest.param("Vi har møte på 2345.", id="paa-four-digits"),
+        pytest.param("Det er på 12,5 % i år.", id="paa-percentage"),
+        pytest.param("Postnummer 0150 Oslo.", id="postal-code"),
+        pytest.param("Medlemsnummeret mitt er 1234567.", id="membership-number"),
+    ],
+)
+def test_four_four_numbers_that_are_no_phone_stay(text):
+    assert mask_personal_data(text) == MaskResult(text, ())
+
+
+@pytest.mark.parametrize("number", [*KONTONUMRE, "12345670007"])
+@pytest.mark.parametrize("separator", ["-", ".", " "])
+def test_kontonummer_in_four_three_four_grouping_is_masked(number, separator):
+    written = separator.join((number[:4], number[4:7], number[7:]))
+
+    assert_masked("Kontoen min er {}, takk.", written, KONTO)
+
+
+def test_four_three_four_grouping_tries_fodselsnummer_first():
+    number = FODSELSNUMRE[0]
+
+    assert_masked("Nummer {}", f"{number[:4]}-{number[4:7]}-{number[7:]}", FNR)
+
+
+def test_new_forms_are_masked_once_and_idempotently():
+    number = FODSELSNUMRE[2]
+    text = (
+        f"Født {_dated(number, year=number[4:6])}, ring 9123 4567 eller "
+        "912-34-567, konto 1234-567-0007. Kontingenten er 1 234,50 kr."
+    )
+
+    once = mask_personal_data(text)
+
+    assert once.text == (
+        "Født [fødselsnummer], ring [telefonnummer] eller [telefonnummer], "
+        "konto [kontonummer]. Kontingenten er 1 234,50 kr."
+    )
+    assert once.found == (FNR, TELEFON, TELEFON, KONTO)
+    assert mask_personal_data(once.text) == MaskResult(once.text, ())

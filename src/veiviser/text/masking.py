@@ -69,13 +69,59 @@ _LOCAL_PART = r"[\w.+%\-\u0300-\u036f]{1,64}"
 _EMAIL = rf"{_LOCAL_PART}@(?:[\w\-]{{1,63}}\.){{1,8}}[^\W\d_][\w\-]+"
 _IBAN = r"[Nn][Oo]\d\d(?: ?\d){11}(?!\d)"
 _ACCOUNT = r"(?<!\d)\d{4}[ .\-]\d\d[ .\-]\d{5}(?!\d)"
+# The bank's 4.3.4 grouping ("1234-567-0007") seen on some printed forms.
+_ACCOUNT_434 = r"(?<!\d)\d{4}(?P<sep434>[ .\-])\d{3}(?P=sep434)\d{4}(?!\d)"
 _ELEVEN = r"(?<!\d)(?:\d{11}|\d{6}[ \-]\d{5})(?!\d)"
-_PHONE_GROUPS = r"\d{8}|\d\d(?: \d\d){3}|\d{3} \d\d \d{3}"
-_PHONE = rf"(?<!\d)(?:{_PHONE_GROUPS})(?!\d)"
-# The 4-4 grouping ("9123 4567") is accepted only after the country code;
-# without it, "2025 2026" or "1200 1500" would be read as phone numbers.
+# Eleven digits in the groupings people use to read an ID number aloud:
+# "150385 101 90" and "1503 8510 190".
+_ELEVEN_GROUPED = r"(?<!\d)(?:\d{6} \d{3} \d\d|\d{4} \d{4} \d{3})(?!\d)"
+# The birth date written as a date, then the personal number: "15.03.85 10190"
+# or "15.03.1985 10190". Only a valid ID number is masked (see _classify).
+# Limitation: a date followed by five digits that fail the checksum is left
+# as it is, unlike eleven bare digits, since a date next to a number is common
+# text; a typo in a dated ID number is therefore stored. Cue words ("født",
+# "fnr") would let such numbers be masked as [nummer].
+_DATED_ID = (
+    r"(?<!\d)(?P<dd>\d\d)(?P<dsep>[./\-])(?P<mm>\d\d)(?P=dsep)"
+    r"(?P<yyyy>\d\d(?:\d\d)?)[ \-](?P<pnr>\d{5})(?!\d)"
+)
+
+
+def _phone_groups(separator: str) -> str:
+    """Return the Norwegian phone groupings; ``separator`` names a group.
+
+    The 3-2-3 grouping may use spaces, dots or hyphens ("912-34-567"), the
+    same one twice; each use needs its own group name.
+    """
+    return (
+        rf"\d{{8}}|\d\d(?: \d\d){{3}}"
+        rf"|\d{{3}}(?P<{separator}>[ .\-])\d\d(?P={separator})\d{{3}}"
+    )
+
+
+_PHONE = rf"(?<!\d)(?:{_phone_groups('sep323')})(?!\d)"
+# The 4-4 grouping also after a word that announces a phone number ("ring",
+# "tlf", "mobil", "nr", "på" ...). Only the number is masked, not the word. A
+# following currency ("på 2345 6789 kr") or decimal part marks an amount.
+_PHONE_CUE = (
+    r"(?i:\b(?:ring\w*|tlf|telefon\w*|mobil\w*|nr|nummer\w*|sms|på)"
+    r"[.:]?(?:\s+(?:er|mitt|min|meg))*\s*)"
+)
+_NOT_AMOUNT = r"(?!\s*(?i:kr\b|kroner|nok\b|,-|[.,]\d))"
+# A third group ("1503 8510 190") makes it an ID number, not a phone.
+# Limitation: after a cue word, an amount written without a unit ("økte på
+# 2345 6789") is masked as a phone number; only the unit tells them apart.
+_PHONE_CUED = (
+    rf"{_PHONE_CUE}(?P<cued_number>\d{{4}} \d{{4}})"
+    rf"{_NOT_AMOUNT}(?![ .\-]?\d)"
+)
+# Without a cue word, the 4-4 grouping ("9123 4567") is accepted only after
+# the country code; otherwise "2025 2026" or "1200 1500" would be read as
+# phone numbers.
+# Limitation: "9123 4567" with neither a cue word nor a country code is left
+# as it is; only the words around it could tell a phone from two numbers.
 _NORWAY = r"(?:\+47|\(\+47\)|(?<!\d)0047) ?"
-_PHONE_NO = rf"{_NORWAY}(?:{_PHONE_GROUPS}|\d{{4}} \d{{4}})(?!\d)"
+_PHONE_NO = rf"{_NORWAY}(?:{_phone_groups('sep323no')}|\d{{4}} \d{{4}})(?!\d)"
 # One digit at a time, each optionally after a single separator or inside
 # parentheses: the shape is unambiguous, so a failed match backtracks at most
 # fifteen steps. Fifteen digits is the longest number the ITU allows.
@@ -88,12 +134,17 @@ _PHONE_INTL = r"\(?\+\d(?:[ \-]?\(?\d\)?){6,14}(?!\d)"
 _SHAPES = {
     "email": _EMAIL,
     "iban": _IBAN,
+    "dated_id": _DATED_ID,
     "account": _ACCOUNT,
+    "account_434": _ACCOUNT_434,
     "eleven": _ELEVEN,
+    "eleven_grouped": _ELEVEN_GROUPED,
     "phone_no": _PHONE_NO,
+    "phone_cued": _PHONE_CUED,
     "phone": _PHONE,
     "phone_intl": _PHONE_INTL,
 }
+_MASKED_GROUP = {"phone_cued": "cued_number"}
 _ITEM = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _SHAPES.items()))
 
 # Norwegian numbers begin with 2 to 9; eight digits that begin with 0 or 1 and
@@ -140,9 +191,11 @@ def mask_personal_data(text: str) -> MaskResult:
         kind = _classify(candidate)
         if kind is None:
             continue
-        pieces += (text[copied_up_to : candidate.start()], TOKENS[kind])
+        # A cued phone number matched its cue word too; only the number goes.
+        start, end = candidate.span(_MASKED_GROUP.get(candidate.lastgroup, 0))
+        pieces += (text[copied_up_to:start], TOKENS[kind])
         found.append(kind)
-        copied_up_to = candidate.end()
+        copied_up_to = end
 
     pieces.append(text[copied_up_to:])
     return MaskResult("".join(pieces), tuple(found))
@@ -156,10 +209,16 @@ def _classify(candidate: re.Match[str]) -> PersonalData | None:
             return PersonalData.EMAIL
         case "iban":
             return PersonalData.KONTONUMMER
+        case "dated_id":
+            return _classify_dated_id(candidate)
         case "account":
             return _classify_account_grouping(digits)
-        case "eleven":
+        case "account_434" | "eleven" | "eleven_grouped":
             return _classify_eleven_digits(digits)
+        case "phone_cued" if _digits(candidate["cued_number"])[0] not in (
+            _PHONE_FIRST_DIGITS
+        ):
+            return None
         case "phone" if digits[0] not in _PHONE_FIRST_DIGITS:
             return None
         case _:
@@ -181,6 +240,31 @@ def _classify_eleven_digits(digits: str) -> PersonalData:
     # number with a typing error, which identifies the member just as well;
     # masking an unknown number costs far less than storing a real one.
     return PersonalData.NUMMER
+
+
+def _classify_dated_id(candidate: re.Match[str]) -> PersonalData | None:
+    # A date followed by five digits is an ID number only when the checksum
+    # says so; otherwise it is a date next to some other number ("møtet
+    # 12.03.26 10190 deltakere" is unlikely, but a date is no secret).
+    day, month, year = (_digits(candidate[name]) for name in ("dd", "mm", "yyyy"))
+    number = f"{day}{month}{year[-2:]}{_digits(candidate['pnr'])}"
+    if not fodselsnummer.is_valid(number):
+        return None
+    # A four-digit year must be the century the individual number implies
+    # (000-499 the 1900s, 500-999 mostly the 2000s), or "15.03.2085 10190"
+    # would pass on the strength of its last two digits alone.
+    if len(year) == 4 and not _born_in(number, int(year)):
+        return None
+    return PersonalData.FODSELSNUMMER
+
+
+def _born_in(number: str, year: int) -> bool:
+    """Return whether the ID number's birth date falls in ``year``."""
+    try:
+        return fodselsnummer.get_birth_date(number).year == year
+    except ValueError:
+        # FH-numbers and numbers without a defined century carry no date.
+        return False
 
 
 def _classify_account_grouping(digits: str) -> PersonalData:
