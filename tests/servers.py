@@ -93,10 +93,31 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _HeaderHandler(_QuietHandler):
+    """Adds fixed headers (e.g. a strict Content-Security-Policy) to each reply."""
+
+    def __init__(self, *args: object, headers: dict[str, str], **kwargs: object):
+        self.extra_headers = headers
+        super().__init__(*args, **kwargs)
+
+    def end_headers(self) -> None:
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+
 @contextlib.contextmanager
-def static_site(folder: Path) -> Iterator[str]:
-    """Serve a folder on another local origin (a union's own web site)."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+def static_site(folder: Path, headers: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve a folder on another local origin (a union's own web site).
+
+    ``headers`` are sent with every reply, as the union's own server would;
+    the dict is read per request, so a test may fill it in after start.
+    """
+    handler = functools.partial(
+        _HeaderHandler,
+        directory=str(folder),
+        headers={} if headers is None else headers,
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

@@ -273,11 +273,29 @@
       return format(this.texts[key] || key, merged);
     }
 
-    build() {
-      var self = this;
+    // A constructable stylesheet is not inline style, so a host page whose
+    // Content-Security-Policy says `style-src 'self'` still lets it apply; a
+    // <style> element there is blocked and the widget falls apart. Browsers
+    // without constructable stylesheets get the <style> element instead.
+    adoptStyle() {
+      if (typeof CSSStyleSheet === "function" && "adoptedStyleSheets" in this.root) {
+        try {
+          var sheet = new CSSStyleSheet();
+          sheet.replaceSync(STYLE);
+          this.root.adoptedStyleSheets = [sheet];
+          return;
+        } catch (error) {
+          // An older engine without a constructable CSSStyleSheet: fall through.
+        }
+      }
       var style = document.createElement("style");
       style.textContent = STYLE;
       this.root.appendChild(style);
+    }
+
+    build() {
+      var self = this;
+      this.adoptStyle();
       if (HEX_COLOUR.test(config.color)) this.style.setProperty("--vv-accent", config.color);
 
       this.launcher = this.make("button", "launcher " + config.position, this.t("open"));
