@@ -13,12 +13,22 @@
   var form = root.querySelector(".chat-form");
   var input = root.querySelector("#chat-input");
   var errorBox = root.querySelector(".chat-error");
+  var noticeBox = root.querySelector(".chat-notice");
   var conversation = null;
   var busy = false;
 
   function showError(text) {
     errorBox.textContent = text;
     errorBox.hidden = !text;
+  }
+
+  // The organisation's service notice (Driftsmelding), set by editors at
+  // /admin/notice. The API sends it only while its period is running, and it
+  // is plain text: textContent keeps any markup in it inert.
+  function showNotice(text) {
+    if (!noticeBox) return;
+    noticeBox.textContent = text || "";
+    noticeBox.hidden = !text;
   }
 
   function request(method, path, body) {
@@ -105,6 +115,7 @@
   function start() {
     return request("POST", "/conversations").then(function (data) {
       conversation = { id: data.id, token: data.token };
+      showNotice(data.notice);
       data.messages.forEach(addAssistant);
     });
   }
