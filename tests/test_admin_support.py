@@ -85,3 +85,6 @@ def admin_client(assistant: Assistant) -> Iterator[TestClient]:
     trainer = getattr(app.state, "live_trainer", None)
     if trainer is not None:
         trainer.stop(timeout=120)
+    worker = getattr(app.state, "health_worker", None)
+    if worker is not None:
+        worker.stop(timeout=120)

@@ -73,6 +73,7 @@ EXAMPLES_PER_PAIR = 3
 HEALTH_LOCK_KEY = 0x7665_6976_6865_6C01
 READY = "ready"
 FAILED = "failed"
+DISPOSE_WAIT_SECONDS = 10.0
 
 
 # --- The computation ------------------------------------------------------------
@@ -500,6 +501,11 @@ class HealthWorker:
     def _on_disposed(self, engine: Engine) -> None:
         self._stopping.set()
         self._wanted.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            # Let a computation in flight release its connection before the
+            # database goes; a long one is abandoned (the thread is a daemon).
+            thread.join(DISPOSE_WAIT_SECONDS)
 
     def request(self) -> None:
         """Ask for figures of the newest knowledge base; never blocks."""
