@@ -550,6 +550,8 @@ def test_telefonnummer_three_two_three_with_hyphens_or_dots_is_masked(phone):
         pytest.param("Nr {}", id="nr"),
         pytest.param("Nummeret er {}.", id="nummeret-er"),
         pytest.param("Send SMS {} i kveld.", id="sms"),
+        pytest.param("Send en sms til {} i kveld.", id="sms-til"),
+        pytest.param("Ring til {} i morgen.", id="ring-til"),
         pytest.param("Nås på {} hele dagen.", id="paa"),
     ],
 )
@@ -575,6 +577,7 @@ def test_telefonnummer_four_four_after_phone_word_is_masked(template):
         pytest.param("Kontingenten er 1 234,50 kr.", id="amount-decimals"),
         pytest.param("Møtet er 15.03.2025 kl. 18:00.", id="date-and-time"),
         pytest.param("Vi har møte på 2345.", id="paa-four-digits"),
+        pytest.param("Lønna gikk fra 4500 til 5200 kr.", id="til-without-cue"),
         pytest.param("Det er på 12,5 % i år.", id="paa-percentage"),
         pytest.param("Postnummer 0150 Oslo.", id="postal-code"),
         pytest.param("Medlemsnummeret mitt er 1234567.", id="membership-number"),

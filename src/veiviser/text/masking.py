@@ -105,7 +105,7 @@ _PHONE = rf"(?<!\d)(?:{_phone_groups('sep323')})(?!\d)"
 # following currency ("på 2345 6789 kr") or decimal part marks an amount.
 _PHONE_CUE = (
     r"(?i:\b(?:ring\w*|tlf|telefon\w*|mobil\w*|nr|nummer\w*|sms|på)"
-    r"[.:]?(?:\s+(?:er|mitt|min|meg))*\s*)"
+    r"[.:]?(?:\s+(?:er|mitt|min|meg|til))*\s*)"
 )
 _NOT_AMOUNT = r"(?!\s*(?i:kr\b|kroner|nok\b|,-|[.,]\d))"
 # A third group ("1503 8510 190") makes it an ID number, not a phone.
