@@ -310,6 +310,29 @@ def test_member_and_advisor_chat_through_numbered_events(
     assert handover(client, conversation, method="get").json()["state"] == "active"
 
 
+def test_advisor_words_are_masked_except_the_office_contact_details(
+    client, conversation, fast_assistant
+):
+    handover_id = queued(client, conversation, fast_assistant)
+    fast_assistant.handover.claim(KARI, handover_id)
+    office = fast_assistant.models.require().view.kb.organisation.email
+    assert office  # the test's knowledge base names the office's address
+
+    fast_assistant.handover.advisor_send(
+        KARI,
+        handover_id,
+        f"Jeg har notert 98765432 og kari@eksempel.no. Skriv til {office.upper()}.",
+    )
+    shown = events(client, conversation)[-1]
+
+    assert shown["text"] == (
+        f"Jeg har notert [telefonnummer] og [e-post]. Skriv til {office.upper()}."
+    )
+    with fast_assistant.sessions() as session:
+        stored = " ".join(t or "" for t in session.scalars(select(HandoverEvent.text)))
+    assert "98765432" not in stored and "kari@eksempel.no" not in stored
+
+
 def test_reconnecting_delivers_every_missed_event_exactly_once_in_order(
     client, conversation, fast_assistant
 ):

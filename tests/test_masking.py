@@ -616,3 +616,31 @@ def test_new_forms_are_masked_once_and_idempotently():
     )
     assert once.found == (FNR, TELEFON, TELEFON, KONTO)
     assert mask_personal_data(once.text) == MaskResult(once.text, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "keep", "expected"),
+    [
+        pytest.param(
+            "Ring 22 33 44 55 eller 98765432",
+            ["+47 22 33 44 55"],
+            "Ring 22 33 44 55 eller [telefonnummer]",
+            id="office-phone-by-digits",
+        ),
+        pytest.param(
+            "Skriv til Post@Forbundet.example, ikke ola@eksempel.no",
+            ["post@forbundet.example"],
+            "Skriv til Post@Forbundet.example, ikke [e-post]",
+            id="office-email-any-case",
+        ),
+        pytest.param(
+            "Ring 0047 22334455",
+            ["22 33 44 55"],
+            "Ring 0047 22334455",
+            id="office-phone-with-0047",
+        ),
+        pytest.param("Ring 98765432", [], "Ring [telefonnummer]", id="nothing-kept"),
+    ],
+)
+def test_kept_contact_details_stay_and_the_rest_is_masked(text, keep, expected):
+    assert mask_personal_data(text, keep=keep).text == expected

@@ -536,10 +536,12 @@ class HandoverService:
         Raises:
             HandoverConflict: the advisor does not hold this conversation.
         """
-        # Limitation: advisors' own words are stored as written (not masked),
-        # so they can give the office's phone number or e-mail; advisors must
-        # not repeat a member's personal data in the chat.
-        cleaned = clean_message(text, self.settings.max_message_chars)
+        # Masked like a member's words, except the organisation's own phone
+        # number and e-mail address, which an advisor must be able to give.
+        cleaned = mask_personal_data(
+            clean_message(text, self.settings.max_message_chars),
+            keep=self._office_contacts(),
+        ).text
         now = self.clock()
         with self._writing() as session:
             queue.lock(session, handover_id)
@@ -775,6 +777,14 @@ class HandoverService:
         state = conversation.state if conversation is not None else {}
         reason = state.get("handover_reason") if isinstance(state, dict) else None
         return reason if reason in REASONS else "asked"
+
+    def _office_contacts(self) -> tuple[str, ...]:
+        """The organisation's own phone number and e-mail, never masked."""
+        runtime = self.models.current
+        if runtime is None:
+            return ()
+        organisation = runtime.view.kb.organisation
+        return tuple(item for item in (organisation.phone, organisation.email) if item)
 
     def _consent_text(self) -> str:
         runtime = self.models.current

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -170,7 +170,7 @@ class MaskResult:
     found: tuple[PersonalData, ...] = ()
 
 
-def mask_personal_data(text: str) -> MaskResult:
+def mask_personal_data(text: str, keep: Collection[str] = ()) -> MaskResult:
     """Replace national ID numbers, accounts, phones and e-mails with tokens.
 
     Eleven-digit numbers are checked with python-stdnum: a valid fødselsnummer,
@@ -180,10 +180,15 @@ def mask_personal_data(text: str) -> MaskResult:
 
     Args:
         text: any text, raw or cleaned; it is never rejected.
+        keep: items that are not personal and stay as written, such as the
+            organisation's own phone number and e-mail address in an
+            advisor's message. Numbers are compared by their digits, e-mail
+            addresses without regard to case.
 
     Returns:
         The masked text and the kinds of data that were masked.
     """
+    kept = {_comparable(item) for item in keep}
     pieces: list[str] = []
     found: list[PersonalData] = []
     copied_up_to = 0
@@ -193,12 +198,24 @@ def mask_personal_data(text: str) -> MaskResult:
             continue
         # A cued phone number matched its cue word too; only the number goes.
         start, end = candidate.span(_MASKED_GROUP.get(candidate.lastgroup, 0))
+        if kept and _comparable(text[start:end]) in kept:
+            continue
         pieces += (text[copied_up_to:start], TOKENS[kind])
         found.append(kind)
         copied_up_to = end
 
     pieces.append(text[copied_up_to:])
     return MaskResult("".join(pieces), tuple(found))
+
+
+def _comparable(item: str) -> str:
+    """An e-mail address in lower case, or a number's digits without +47."""
+    if "@" in item:
+        return item.strip().casefold()
+    digits = _digits(item)
+    if digits.startswith("0047"):
+        return digits[4:]
+    return digits[2:] if len(digits) == 10 and digits.startswith("47") else digits
 
 
 def _classify(candidate: re.Match[str]) -> PersonalData | None:
