@@ -26,6 +26,11 @@ from veiviser.nlu.multi import split_questions
             id="og-without-punctuation",
         ),
         pytest.param(
+            "Hva koster kontingenten og kan jeg trekke den fra på skatten?",
+            ["Hva koster kontingenten", "kan jeg trekke den fra på skatten?"],
+            id="long-second-part-with-its-own-subject",
+        ),
+        pytest.param(
             "what does it cost and can I pay by invoice",
             ["what does it cost", "can I pay by invoice"],
             id="english-and",
@@ -51,6 +56,11 @@ def test_two_questions_are_split(text: str, parts: list[str]) -> None:
             id="og-inside-verb-phrase",
         ),
         pytest.param("hei?", id="one-word"),
+        pytest.param(
+            "Hva er feriepenger og når får jeg dem?", id="follow-up-points-back"
+        ),
+        pytest.param("Hva er en tariffavtale? Hvem har den?", id="follow-up-sentence"),
+        pytest.param("what is holiday pay and when do I get it", id="english-it"),
     ],
 )
 def test_one_question_stays_whole(text: str) -> None:

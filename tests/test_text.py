@@ -91,6 +91,18 @@ def test_spelling_corrector_fixes_one_and_two_letter_typos() -> None:
     assert corrector.correct("fktra") == "fktra"  # two edits is too many for short
 
 
+def test_a_rare_typo_in_the_phrases_is_read_as_the_common_word() -> None:
+    corrector = SpellingCorrector(["kontingent"] * 20 + ["kontigent", "ferien"])
+    assert corrector.correct("kontigent") == "kontingent"
+    # A rare word with no far more common neighbour stays itself.
+    assert corrector.correct("ferien") == "ferien"
+
+
+def test_a_rare_word_is_kept_when_its_neighbour_is_not_much_more_common() -> None:
+    corrector = SpellingCorrector(["kontingent"] * 5 + ["kontigent"])
+    assert corrector.correct("kontigent") == "kontigent"
+
+
 def test_spelling_corrector_leaves_short_and_unknown_words() -> None:
     corrector = SpellingCorrector(["kontingenten"])
     assert corrector.correct("pizza") == "pizza"

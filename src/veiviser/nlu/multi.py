@@ -62,6 +62,12 @@ _OPENERS = {
     "should",
     "could",
 }
+# A short second part that points back with one of these asks more about the
+# first part's subject ("hva er feriepenger, og når får jeg dem?"): one
+# question. A longer one names its own subject ("... og kan jeg trekke den fra
+# på skatten?") and stays a question of its own.
+_BACK_REFERENCES = {"dem", "den", "dei", "disse", "dette", "them", "it", "those"}
+MAX_FOLLOW_UP_WORDS = 5
 _JOINERS = r"(?:og|også|samt|and|plus|dessuten)"
 _SENTENCE_END = re.compile(r"(?<=[?!.])\s+(?=\S)")
 _JOIN = re.compile(rf"[,;]?\s+{_JOINERS}\s+", re.IGNORECASE)
@@ -96,6 +102,8 @@ def _split_sentences(text: str) -> list[str]:
         return [text]
     if min(len(_words(first)), len(_words(second))) < MIN_WORDS:
         return [text]
+    if _points_back(_words(second)):
+        return [text]
     return parts
 
 
@@ -106,9 +114,17 @@ def _split_at_joiner(text: str) -> list[str]:
         first_words, second_words = _words(first), _words(second)
         if len(first_words) < MIN_WORDS or len(second_words) < MIN_WORDS:
             continue
+        if _points_back(second_words):
+            continue
         if second_words[0] in _OPENERS and _is_question(first_words):
             return [first, second]
     return [text]
+
+
+def _points_back(words: list[str]) -> bool:
+    return len(words) <= MAX_FOLLOW_UP_WORDS and any(
+        word in _BACK_REFERENCES for word in words
+    )
 
 
 def _is_question(words: list[str]) -> bool:
