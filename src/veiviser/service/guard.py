@@ -1,44 +1,49 @@
 """The regression guard: questions that must keep reaching their intent.
 
 An editor marks questions as "must keep working" with the intent they must
-reach (the text is masked before it is stored). Each studio save that could
-change answers records a :class:`~veiviser.store.models_health.GuardCheck`
-with the intent as it was before the save.
+reach (the text is masked before it is stored). Every studio save that could
+change answers is judged against them.
 
-How a save is checked (the honest, simple design): the studio's
-``LiveTrainer`` stores a model for the new knowledge-base revision within
-about a second (a provisional update, later a full training) and swaps it in.
-As soon as a model of that revision (or newer) is in use in the process that
-the editor's page polls, :func:`run_pending` classifies every guard question
-with it. A question *breaks* when it reached its intent at the previous
-check and does not now; a question that was already failing is not blamed on
-this edit (the list page shows it failing). If any break, the editor sees
-which (question, expected, now) and chooses: keep the change, or undo it
+How a save is checked. Where the model the change would bring can be made
+in memory within about a second, the guard judges the change *before* it is
+saved (:func:`foresee`): adding phrases or creating an intent (the same
+provisional model the studio's ``LiveTrainer`` would store, see
+:func:`veiviser.service.training.provisional_model`) and archiving an intent
+(the model in use with that intent's class switched off,
+:func:`without_intent`). A question *breaks* when it reaches its intent with
+the model in use and would not with the candidate; if any break, nothing is
+saved until the editor confirms, having seen which (question, expected,
+would become).
+
+Every other edit (removing phrases, drafting an intent, answers, buttons)
+is checked *after* it is live: the save records a :class:`GuardCheck`, and
+as soon as a model of that revision (or newer) is in use in the process the
+editor's page polls, :func:`run_pending` classifies every guard question
+with it. There a question breaks when it reached its intent at the previous
+check and does not now; a question that was already failing is not blamed
+on this edit. If any break, the editor chooses: keep the change, or undo it
 (:func:`decide`), which saves the intent as it was before.
-
-
-The change is live for the seconds between the provisional model and the
-editor's choice (see the limitation at :func:`run_pending`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from veiviser.content import KnowledgeBase
+from veiviser.content import Intent, KnowledgeBase
 from veiviser.errors import InvalidInput, NotFound, VeiviserError
 from veiviser.nlu import NluModel
 from veiviser.service import editing
 from veiviser.store.models import ModelVersion, utc_now
 from veiviser.store.models_admin import ArchivedIntent
 from veiviser.store.models_health import GuardCheck, GuardQuestion
-from veiviser.text import clean_message
+from veiviser.text import clean_message, normalize
 from veiviser.text.masking import mask_personal_data
 
 log = logging.getLogger(__name__)
@@ -213,7 +218,7 @@ def list_questions(sessions: sessionmaker[Session]) -> list[QuestionView]:
     return views
 
 
-# --- Checking edits -----------------------------------------------------------------
+# --- Classifying -------------------------------------------------------------------
 
 
 def evaluate(
@@ -238,6 +243,133 @@ def evaluate(
             )
         )
     return outcomes
+
+
+# --- Judging a change before it is saved ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Foresight:
+    """What a change would do to the guard questions, judged before saving.
+
+    Attributes:
+        broken: questions that work now and would not after the change, as
+            dicts shaped like :attr:`GuardCheck.broken`.
+        outcomes: every question's outcome with the candidate model, stored
+            with :func:`settle` once the change is saved.
+    """
+
+    broken: list[dict[str, Any]]
+    outcomes: list[Outcome]
+
+
+def has_questions(sessions: sessionmaker[Session]) -> bool:
+    """Whether any question is guarded (else a save needs no judging)."""
+    with sessions() as session:
+        return session.scalars(select(GuardQuestion.id).limit(1)).first() is not None
+
+
+def foresee(
+    sessions: sessionmaker[Session], current: NluModel, candidate: NluModel
+) -> Foresight:
+    """Which guard questions work with ``current`` and would not with ``candidate``."""
+    questions = _questions(sessions)
+    now = evaluate(current, questions)
+    then = evaluate(candidate, questions)
+    broken = [
+        _broken_row(after)
+        for before, after in zip(now, then, strict=True)
+        if before.ok and not after.ok
+    ]
+    return Foresight(broken, then)
+
+
+def with_phrases(
+    kb: KnowledgeBase, intent_id: str, texts: Sequence[str]
+) -> KnowledgeBase:
+    """``kb`` as it would be with ``texts`` added to the intent (duplicates skipped).
+
+    Mirrors :func:`veiviser.service.editing.add_phrases` without saving; an
+    unknown intent leaves ``kb`` as it is (the save then says why).
+    """
+    intents = []
+    for intent in kb.intents:
+        if intent.id == intent_id:
+            known = {normalize(p) for p in intent.phrases}
+            new = []
+            for text in (t.strip() for t in texts):
+                if text and normalize(text) not in known:
+                    new.append(text)
+                    known.add(normalize(text))
+            intent = intent.model_copy(update={"phrases": [*intent.phrases, *new]})
+        intents.append(intent)
+    return kb.model_copy(update={"intents": intents})
+
+
+def with_intent(kb: KnowledgeBase, intent: Intent) -> KnowledgeBase:
+    """``kb`` as it would be with ``intent`` saved (added or replacing its id)."""
+    others = [i for i in kb.intents if i.id != intent.id]
+    return kb.model_copy(update={"intents": [*others, intent]})
+
+
+# Limitation: the archive is judged with the model in use minus one class, not
+# with a model trained without it; a full training may rank the remaining
+# intents slightly differently. The after-the-fact check of the next guarded
+# save shows any difference.
+def without_intent(model: NluModel, intent_id: str) -> NluModel:
+    """``model`` as if ``intent_id`` were archived, without retraining.
+
+    The class's bias is set to minus infinity, so its calibrated probability
+    is zero and the rest share what it held: questions move to the intent
+    the model ranks next, or are clarified or declined as the policy says.
+    A full training without the intent may rank the rest slightly
+    differently; this is the honest quick estimate.
+    """
+    if intent_id not in model.classes:
+        return model
+    bias = model.linear.bias.copy()
+    bias[model.classes.index(intent_id)] = -np.inf
+    return replace(model, linear=replace(model.linear, bias=bias))
+
+
+def settle(sessions: sessionmaker[Session], outcomes: Sequence[Outcome]) -> None:
+    """Store each question's outcome after a change judged beforehand was saved."""
+    _store_outcomes(sessions, outcomes, None)
+
+
+def _questions(sessions: sessionmaker[Session]) -> list[tuple[int, str, str]]:
+    with sessions() as session:
+        rows = session.scalars(select(GuardQuestion).order_by(GuardQuestion.id)).all()
+        return [(r.id, r.text, r.expected_intent) for r in rows]
+
+
+def _broken_row(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "question_id": outcome.question_id,
+        "text": outcome.text,
+        "expected": outcome.expected,
+        "kind": outcome.kind,
+        "answered": outcome.answered,
+        "confidence": round(outcome.confidence, 4),
+    }
+
+
+def _store_outcomes(
+    sessions: sessionmaker[Session], outcomes: Sequence[Outcome], revision: int | None
+) -> None:
+    with sessions.begin() as session:
+        for o in outcomes:
+            values: dict[str, Any] = {"last_ok": o.ok, "last_answer": o.answered}
+            if revision is not None:
+                values["last_revision"] = revision
+            session.execute(
+                update(GuardQuestion)
+                .where(GuardQuestion.id == o.question_id)
+                .values(**values)
+            )
+
+
+# --- Checking edits after they are saved ---------------------------------------------
 
 
 # Limitation: imports and rollbacks are not guarded (they change many
@@ -326,10 +458,12 @@ def can_judge(sessions: sessionmaker[Session], model_id: int) -> bool:
     return not (stats.get("provisional") and stats.get("removed", 0))
 
 
-# Limitation: the change is live for the seconds between the provisional
-# model and the editor's choice, so members may meet it meanwhile. Checking a
-# candidate model before swapping it in needs a hook in LiveTrainer between
-# storing and loading a model; add one when that gap matters.
+# Limitation: the edits judged here (removing phrases, drafting an intent,
+# answers, buttons) are live for the seconds between the provisional model
+# and the editor's choice, so members may meet them meanwhile: a provisional
+# model cannot unlearn removed phrases (veiviser.nlu.model.update only adds),
+# so their effect shows only after a full training. A hook in LiveTrainer
+# between a full training and loading its model would retire this.
 def run_pending(
     sessions: sessionmaker[Session], model: NluModel, model_id: int, revision: int
 ) -> int:
@@ -350,24 +484,12 @@ def run_pending(
     outcomes = evaluate(model, [(i, t, e) for i, t, e, _ in questions]) if rows else []
     was_ok = {i: last_ok for i, _, _, last_ok in questions}
     broken = [
-        {
-            "question_id": o.question_id,
-            "text": o.text,
-            "expected": o.expected,
-            "kind": o.kind,
-            "answered": o.answered,
-            "confidence": round(o.confidence, 4),
-        }
+        _broken_row(o)
         for o in outcomes
         if not o.ok and was_ok.get(o.question_id) is not False
     ]
+    _store_outcomes(sessions, outcomes, revision)
     with sessions.begin() as session:
-        for o in outcomes:
-            session.execute(
-                update(GuardQuestion)
-                .where(GuardQuestion.id == o.question_id)
-                .values(last_ok=o.ok, last_answer=o.answered, last_revision=revision)
-            )
         session.execute(
             update(GuardCheck)
             .where(GuardCheck.id.in_(claimed))

@@ -227,6 +227,24 @@ def _difference(
     return list(added.elements()), list(removed.elements())
 
 
+def provisional_model(runtime: Runtime, kb: KnowledgeBase) -> NluModel:
+    """The provisional model :class:`LiveTrainer` would make live for ``kb``.
+
+    Made in memory and not stored, so a change can be judged before it is
+    saved: the phrases ``kb`` adds to the model in use are taught with
+    :func:`veiviser.nlu.model.update`; removed phrases stay learnt, as in the
+    trainer's own provisional model.
+
+    Raises:
+        VeiviserError: the quick update is impossible (a full training is).
+    """
+    base = examples_from_kb(runtime.view.kb)
+    added, _ = _difference(examples_from_kb(kb), base)
+    if not added:
+        return runtime.model
+    return update(with_training_rows(runtime.model, base), added)
+
+
 class LiveTrainer:
     """Makes an edit live in seconds, then retrains fully in the background.
 

@@ -1,21 +1,32 @@
 """The regression guard in the admin: must-keep-working questions and checks.
 
-The studio calls :func:`snapshot` before and :func:`record` after a save;
-the intent page then polls ``/admin/innhold/vakt/sjekk?revision=N``, which
-evaluates the guard questions as soon as a model of revision N is in use in
-this process and shows what broke, with "keep" and "undo" (see
-:mod:`veiviser.service.guard` for the design and its limitation).
+Before saving phrases, a new intent or an archive, the studio asks
+:func:`foresee_phrases`, :func:`foresee_intent` or :func:`foresee_archive`;
+when guarded questions would break it shows :func:`confirm_page` instead of
+saving ("Lagre likevel" posts the form again with ``guard_confirmed=1``,
+"Avbryt" with ``guard_cancel=1``). Any other save calls :func:`snapshot`
+before and :func:`after_save` after it; the intent page then polls
+``/admin/innhold/vakt/sjekk?revision=N``, which evaluates the guard questions
+as soon as a model of revision N is in use in this process and shows what
+broke, with "keep" and "undo" (see :mod:`veiviser.service.guard` for the
+design and its limitations).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from veiviser.errors import NotFound
+from veiviser.content import Intent
+from veiviser.errors import NotFound, VeiviserError
+from veiviser.nlu import NluModel
 from veiviser.service import Assistant, editing, guard
+from veiviser.service.runtime import Runtime
+from veiviser.service.training import provisional_model
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
 from veiviser.web.admin.health import request_health
 from veiviser.web.admin.pages import (
@@ -27,6 +38,8 @@ from veiviser.web.admin.pages import (
     see_other,
 )
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(prefix="/admin/innhold/vakt", include_in_schema=False)
 
 Editor = Annotated[StaffUser, Depends(require_role(Role.EDITOR))]
@@ -34,6 +47,7 @@ PhraseEditor = Annotated[StaffUser, Depends(require_role(Role.EDITOR, Role.TRAIN
 CSRF = [Depends(verify_csrf)]
 LIST_PATH = "/admin/innhold/vakt"
 MAX_REVISION = 2_000_000_000
+CONFIRMED, CANCEL = "guard_confirmed", "guard_cancel"
 
 
 def _assistant(request: Request) -> Assistant:
@@ -68,6 +82,95 @@ def record(
         version = None  # archived: the undo restores it first
     guard.record_edit(
         sessions, revision, intent_id, action, before, version, actor.username
+    )
+
+
+def after_save(
+    request: Request,
+    foresight: guard.Foresight | None,
+    revision: int,
+    intent_id: str,
+    action: str,
+    before: dict | None,
+    actor: StaffUser,
+) -> None:
+    """Store what a change judged beforehand did, else have it checked after."""
+    if foresight is not None:
+        guard.settle(_assistant(request).sessions, foresight.outcomes)
+    else:
+        record(request, revision, intent_id, action, before, actor)
+
+
+def foresee_phrases(
+    request: Request, intent_id: str, texts: Sequence[str]
+) -> guard.Foresight | None:
+    """What adding ``texts`` to an intent would break, or None if not judged."""
+    sessions = _assistant(request).sessions
+
+    def candidate(runtime: Runtime) -> NluModel:
+        kb = guard.with_phrases(editing.knowledge_base(sessions), intent_id, texts)
+        return provisional_model(runtime, kb)
+
+    return _foresee(request, candidate)
+
+
+def foresee_intent(request: Request, intent: Intent) -> guard.Foresight | None:
+    """What saving a new ``intent`` would break, or None if not judged."""
+    sessions = _assistant(request).sessions
+
+    def candidate(runtime: Runtime) -> NluModel:
+        kb = guard.with_intent(editing.knowledge_base(sessions), intent)
+        return provisional_model(runtime, kb)
+
+    return _foresee(request, candidate)
+
+
+def foresee_archive(request: Request, intent_id: str) -> guard.Foresight | None:
+    """What archiving an intent would break, or None if not judged."""
+    return _foresee(
+        request, lambda runtime: guard.without_intent(runtime.model, intent_id)
+    )
+
+
+def _foresee(
+    request: Request, candidate: Callable[[Runtime], NluModel]
+) -> guard.Foresight | None:
+    assistant = _assistant(request)
+    runtime = assistant.models.current
+    if runtime is None or not guard.has_questions(assistant.sessions):
+        return None
+    try:
+        return guard.foresee(assistant.sessions, runtime.model, candidate(runtime))
+    except (VeiviserError, ValueError, ArithmeticError) as error:
+        # The trainer would train fully here too; the check then runs after.
+        log.warning("guard cannot judge the change beforehand: %s", error)
+        return None
+
+
+def confirm_page(
+    request: Request,
+    action: str,
+    fields: Sequence[tuple[str, str]],
+    broken: list[dict],
+) -> HTMLResponse:
+    """Which guarded questions the change would break, with save anyway or cancel.
+
+    Args:
+        action: the path the form posts to (again).
+        fields: the form's fields, sent again by both buttons so nothing
+            the editor typed is lost.
+        broken: as :attr:`guard.Foresight.broken`.
+    """
+    kb = editing.knowledge_base(_assistant(request).sessions)
+    return render(
+        request,
+        "admin/guard_confirm.html",
+        action=action,
+        fields=list(fields),
+        broken=broken,
+        titles=guard.titles(kb),
+        confirmed=CONFIRMED,
+        cancel=CANCEL,
     )
 
 

@@ -212,15 +212,36 @@ def create_intent(
     phrases: FormText = "",
     button_intent: FormList = [],  # noqa: B006 - FastAPI copies defaults
     button_label: FormList = [],  # noqa: B006
+    guard_confirmed: FormText = "",
+    guard_cancel: FormText = "",
 ) -> Response:
-    """Create an intent (with its first phrases) and start training."""
+    """Create an intent (with its first phrases) and start training.
+
+    When guarded questions would break, nothing is saved until the editor
+    confirms; cancelling shows the form again as it was filled in.
+    """
     values = _fields(
         intent_id, title, group, status, handover, answer, button_intent, button_label
     )
     values["phrases"] = [line for line in phrases.splitlines() if line.strip()]
     values[PERSONAL] = _personal_value(personal_answer, personal_field)
+    if guard_cancel == "1":
+        return _intent_form(request, {**values, "phrases_text": phrases}, None)
     try:
         intent = editing.build_intent(values)
+        foresight = guard_hooks.foresee_intent(request, intent)
+        if foresight is not None and foresight.broken and guard_confirmed != "1":
+            fields = [
+                ("intent_id", intent_id), ("title", title), ("group", group),
+                ("status", status), ("handover", handover), ("answer", answer),
+                ("personal_answer", personal_answer),
+                ("personal_field", personal_field), ("phrases", phrases),
+                *(("button_intent", b) for b in button_intent),
+                *(("button_label", b) for b in button_label),
+            ]  # fmt: skip
+            return guard_hooks.confirm_page(
+                request, "/admin/intents", fields, foresight.broken
+            )
         saved = editing.save_intent(
             _assistant(request).sessions,
             intent,
@@ -232,8 +253,8 @@ def create_intent(
         values["phrases_text"] = phrases[:50_000]
         return _intent_form(request, values, None, 422, error.problems)
     _changed(request)
-    guard_hooks.record(
-        request, saved.kb_revision, saved.intent_id, "create", None, user
+    guard_hooks.after_save(
+        request, foresight, saved.kb_revision, saved.intent_id, "create", None, user
     )
     return see_other(f"/admin/intents/{saved.intent_id}?saved={saved.kb_revision}")
 
@@ -378,13 +399,29 @@ def _personal_editor(
 
 @router.post("/intents/{intent_id}/phrases", dependencies=CSRF)
 def add_phrases(
-    request: Request, user: PhraseEditor, intent_id: str, phrases: FormText = ""
+    request: Request,
+    user: PhraseEditor,
+    intent_id: str,
+    phrases: FormText = "",
+    guard_confirmed: FormText = "",
+    guard_cancel: FormText = "",
 ) -> Response:
-    """Add training phrases, one per line (a pasted list works)."""
+    """Add training phrases, one per line (a pasted list works).
+
+    When guarded questions would break, nothing is saved until the editor
+    confirms; cancelling shows the intent with the typed phrases kept.
+    """
     lines = phrases.splitlines()
     sessions = _assistant(request).sessions
     if len(lines) > MAX_BULK_PHRASES:
         return _phrase_error(request, intent_id, "too_many")
+    if guard_cancel == "1":
+        return _phrase_error(request, intent_id, None, phrases)
+    foresight = guard_hooks.foresee_phrases(request, intent_id, lines)
+    if foresight is not None and foresight.broken and guard_confirmed != "1":
+        action = f"/admin/intents/{intent_id}/phrases"
+        fields = [("phrases", phrases[:200_000])]
+        return guard_hooks.confirm_page(request, action, fields, foresight.broken)
     before = guard_hooks.snapshot(request, intent_id)
     try:
         added = editing.add_phrases(sessions, intent_id, lines, user.username)
@@ -396,18 +433,33 @@ def add_phrases(
     if added.added:
         _changed(request)
         revision = added.saved.kb_revision
-        guard_hooks.record(request, revision, intent_id, "save", before, user)
+        guard_hooks.after_save(
+            request, foresight, revision, intent_id, "save", before, user
+        )
     target = f"/admin/intents/{intent_id}?saved={added.saved.kb_revision}"
     return see_other(target + f"&added={added.added}&dupes={len(added.duplicates)}")
 
 
-def _phrase_error(request: Request, intent_id: str, reason: str) -> HTMLResponse:
-    found = editing.load_intent(_assistant(request).sessions, intent_id)
+def _phrase_error(
+    request: Request, intent_id: str, reason: str | None, typed: str = ""
+) -> Response:
+    """The intent page with a phrase problem (``reason``), or none, and ``typed``."""
+    try:
+        found = editing.load_intent(_assistant(request).sessions, intent_id)
+    except NotFound:
+        return error_page(request, 404, "error.not_found")
     values = found.intent.model_dump(mode="json")
-    problems = {"phrases": reason}
-    return _intent_form(request, values, found.version, 422, problems)
+    problems = {"phrases": reason} if reason else None
+    status = 422 if reason else 200
+    return _intent_form(
+        request, values, found.version, status, problems, new_phrases=typed
+    )
 
 
+# Limitation: a removal is checked by the guard only after it is live (see
+# guard.run_pending): the quick update cannot unlearn phrases, so the model it
+# brings exists only after a full training. A retraining fast enough to run in
+# the request (or a pre-swap hook in LiveTrainer) would retire this.
 @router.post("/intents/{intent_id}/phrases/remove", dependencies=CSRF)
 def remove_phrase(
     request: Request, user: PhraseEditor, intent_id: str, phrase: FormText = ""
@@ -432,11 +484,27 @@ def remove_phrase(
 
 @router.post("/intents/{intent_id}/archive", dependencies=CSRF)
 def archive(
-    request: Request, user: Editor, intent_id: str, version: FormText = ""
+    request: Request,
+    user: Editor,
+    intent_id: str,
+    version: FormText = "",
+    guard_confirmed: FormText = "",
+    guard_cancel: FormText = "",
 ) -> Response:
-    """Take an intent out of the assistant, keeping it in the archive."""
+    """Take an intent out of the assistant, keeping it in the archive.
+
+    When guarded questions would break, nothing is archived until the editor
+    confirms; cancelling goes back to the intent.
+    """
     sessions = _assistant(request).sessions
     expected = int(version) if _is_number(version) else None
+    if guard_cancel == "1":
+        return see_other(f"/admin/intents/{intent_id}")
+    foresight = guard_hooks.foresee_archive(request, intent_id)
+    if foresight is not None and foresight.broken and guard_confirmed != "1":
+        action = f"/admin/intents/{intent_id}/archive"
+        fields = [("version", version[:20])]
+        return guard_hooks.confirm_page(request, action, fields, foresight.broken)
     before = guard_hooks.snapshot(request, intent_id)
     try:
         revision = editing.archive_intent(sessions, intent_id, user.username, expected)
@@ -452,7 +520,9 @@ def archive(
         problems = {"archive": ", ".join(error.used_by)}
         return _intent_form(request, values, found.version, 409, problems)
     _changed(request)
-    guard_hooks.record(request, revision, intent_id, "archive", before, user)
+    guard_hooks.after_save(
+        request, foresight, revision, intent_id, "archive", before, user
+    )
     return see_other(f"/admin/archive?saved={revision}")
 
 
