@@ -287,6 +287,21 @@ def _phrases_typed(html: str) -> str:
     return unescape(typed.group(1)) if typed else ""
 
 
+@pytest.mark.parametrize(
+    "phrases",
+    ["", "   \n  ", STEALING + "\n" + "x" * 600],
+    ids=["empty", "blank", "huge"],
+)
+def test_bad_phrases_with_questions_guarded_are_a_form_error(
+    editor, assistant, phrases
+):
+    before = _revision(assistant)
+    response = post_form(editor, "/admin/intents/ferie/phrases", {"phrases": phrases})
+    assert response.status_code == 422
+    assert "Lagre likevel" not in response.text
+    assert _revision(assistant) == before
+
+
 def test_without_questions_a_save_is_not_judged(assistant):
     client = logged_in_client(assistant, Role.EDITOR)
     saved = post_form(client, "/admin/intents/ferie/phrases", {"phrases": STEALING})

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from veiviser.content import Intent
+from veiviser.content.model import MAX_PHRASE_CHARS
 from veiviser.errors import NotFound, VeiviserError
 from veiviser.nlu import NluModel
 from veiviser.service import Assistant, editing, guard
@@ -105,6 +106,8 @@ def foresee_phrases(
     request: Request, intent_id: str, texts: Sequence[str]
 ) -> guard.Foresight | None:
     """What adding ``texts`` to an intent would break, or None if not judged."""
+    if any(len(text.strip()) > MAX_PHRASE_CHARS for text in texts):
+        return None  # the save refuses it; no point analysing huge text first
     sessions = _assistant(request).sessions
 
     def candidate(runtime: Runtime) -> NluModel:
