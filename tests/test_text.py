@@ -87,8 +87,24 @@ def test_spelling_corrector_fixes_one_and_two_letter_typos() -> None:
     assert corrector.correct("kontingnten") == "kontingenten"  # one letter, long word
     assert corrector.correct("kontigentne") == "kontingenten"  # two edits, long word
     assert corrector.correct("fakutra") == "faktura"  # swapped letters count once
-    assert corrector.correct("medlemsskap") == "medlemskap"
+    assert corrector.correct("medlmeskap") == "medlemskap"
     assert corrector.correct("fktra") == "fktra"  # two edits is too many for short
+
+
+def test_a_real_word_the_phrases_lack_is_not_corrected() -> None:
+    corrector = SpellingCorrector(["ferie", "lønn", "been", "from", "seat"] * 10)
+    # One edit from a known word, but words of Norwegian or English.
+    assert corrector.correct("serie") == "serie"
+    assert corrector.correct("bees") == "bees"
+    assert corrector.correct("frog") == "frog"
+    assert corrector.correct("sweat") == "sweat"
+    # A typo is not a word and is still corrected.
+    assert corrector.correct("fereie") == "ferie"
+
+
+def test_a_rare_known_word_is_not_turned_into_a_common_neighbour() -> None:
+    corrector = SpellingCorrector(["been"] * 30 + ["bees"])
+    assert corrector.correct("bees") == "bees"
 
 
 def test_a_rare_typo_in_the_phrases_is_read_as_the_common_word() -> None:

@@ -2,8 +2,9 @@
 
 Three views of one message: stems for word n-grams, folded and spell-corrected
 tokens for character n-grams, and a repaired surface text for the dense
-encoder (typos fixed, ASCII spellings turned back into æ/ø/å where the
-training phrases use them).
+encoder: the message as written, case and punctuation kept (the encoder reads
+both), with only typos fixed and ASCII spellings turned back into æ/ø/å where
+the training phrases use them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from veiviser.text import fold, normalize, stem, tokenize
 from veiviser.text.spelling import SpellingCorrector
+from veiviser.text.tokens import map_tokens
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,14 @@ class Analyser:
         raw = tokenize(normalize(text))
         corrected = [self.speller.correct(token) for token in raw]
         stems = [fold(stem(self._surface.get(token, token))) for token in corrected]
-        surface = [
-            self._surface.get(token, raw[i]) for i, token in enumerate(corrected)
-        ]
         return Analysed(
             stems=" ".join(stems),
             folded=" ".join(corrected),
-            surface=" ".join(surface) if surface else text,
+            surface=map_tokens(normalize(text, casefold=False), self._repair),
         )
+
+    def _repair(self, token: str) -> str:
+        """The token as the training phrases spell it, or as typed if unchanged."""
+        typed = token.casefold()
+        known = self._surface.get(self.speller.correct(typed), typed)
+        return token if known == typed else known

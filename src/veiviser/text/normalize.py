@@ -71,13 +71,16 @@ def clean_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text
 
 
-def normalize(text: str) -> str:
+def normalize(text: str, *, casefold: bool = True) -> str:
     """Return the case-free, compatibility-composed form of ``text``.
 
     Used to compare texts exactly, ignoring case, Unicode spelling and
-    repeated punctuation ("Hva??" equals "hva?").
+    repeated punctuation ("Hva??" equals "hva?"). With ``casefold=False``
+    the case is kept (text for the sentence encoder, which reads case).
     """
-    text = unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH)).casefold()
+    text = unicodedata.normalize("NFKC", text.translate(_ZERO_WIDTH))
+    if casefold:
+        text = text.casefold()
     text = "".join(" " if _is_control(char) else char for char in text)
     text = _REPEATED_PUNCTUATION.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()

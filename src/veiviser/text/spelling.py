@@ -9,6 +9,14 @@ Training phrases carry typos on purpose ("kontigent"), which makes those typos
 known words. A known word seen at most :data:`RARE` times is still corrected
 when a word at least :data:`DOMINANCE` times as common is one edit away, so a
 member who types the typo alone is read as the common word.
+
+A word of the language is never "corrected", even when the training phrases
+happen not to use it: "bees" must not become "been", nor "sjukemelding"
+anything else. Whether a token is a word comes from the ``wordfreq`` word
+lists of Norwegian Bokmål (which hold much Nynorsk and dialect too) and
+English; a token at least :data:`WORD_ZIPF` on their Zipf scale (about once
+in a hundred million words of running text) counts as a word. Typos are far
+rarer than that: "kontigent" and "insurace" are not in the lists at all.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from collections.abc import Iterable
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from wordfreq import zipf_frequency
 
 from veiviser.text.normalize import fold
 
@@ -26,6 +35,13 @@ LONG_WORD = 8
 MAX_CACHE = 50_000
 RARE = 2
 DOMINANCE = 10
+WORD_ZIPF = 2.0
+WORD_LANGUAGES = ("nb", "en")
+
+
+def is_word(token: str) -> bool:
+    """Whether ``token`` (lower case, as typed) is a word of Norwegian or English."""
+    return any(zipf_frequency(token, lang) >= WORD_ZIPF for lang in WORD_LANGUAGES)
 
 
 class SpellingCorrector:
@@ -53,8 +69,8 @@ class SpellingCorrector:
     def correct(self, token: str) -> str:
         """Return the folded known token closest to ``token``.
 
-        Known tokens, digits, short tokens and tokens with no close neighbour
-        come back folded but otherwise unchanged.
+        Known tokens, digits, short tokens, words of the language and tokens
+        with no close neighbour come back folded but otherwise unchanged.
         """
         folded = fold(token)
         if len(folded) < MIN_LENGTH or folded.isdigit():
@@ -62,12 +78,17 @@ class SpellingCorrector:
         count = self.counts.get(folded, 0)
         if count > RARE:
             return folded
-        cached = self._cache.get(folded)
+        cached = self._cache.get(token)
         if cached is not None:
             return cached
-        result = self._nearest(folded) if count == 0 else self._dominant(folded)
+        if is_word(token):
+            result = folded
+        elif count == 0:
+            result = self._nearest(folded)
+        else:
+            result = self._dominant(folded)
         if len(self._cache) < MAX_CACHE:
-            self._cache[folded] = result
+            self._cache[token] = result
         return result
 
     def _nearest(self, folded: str) -> str:

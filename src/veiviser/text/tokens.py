@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import Stemmer
@@ -18,6 +19,11 @@ _stemmer = Stemmer.Stemmer("norwegian")
 def tokenize(normalized: str) -> list[str]:
     """Split normalised text into word and emoji tokens."""
     return _TOKEN.findall(normalized)
+
+
+def map_tokens(text: str, change: Callable[[str], str]) -> str:
+    """``text`` with each token replaced by ``change(token)``, all between kept."""
+    return _TOKEN.sub(lambda match: change(match.group(0)), text)
 
 
 @lru_cache(maxsize=200_000)
