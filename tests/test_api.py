@@ -433,6 +433,22 @@ def test_member_text_comes_back_as_text_never_as_html(client, conversation):
 # --- Page, docs, headers ------------------------------------------------------
 
 
+def test_head_requests_on_the_public_pages_answer_without_a_body(client):
+    for path in ("/", "/widget.js", "/favicon.ico"):
+        head = client.head(path)
+        assert head.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == client.get(path).headers["content-type"]
+
+
+def test_pages_have_an_icon(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/").text
+
+
 def test_chat_page_is_norwegian_and_loads_its_own_script(client):
     page = client.get("/")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -146,7 +146,13 @@ def _page_texts(request: Request) -> Texts:
 
 
 def _add_pages(app: FastAPI, settings: Settings) -> None:
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    # HEAD too: uptime monitors and link checkers ask with HEAD.
+    @app.api_route(
+        "/",
+        methods=["GET", "HEAD"],
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
     def chat_page(request: Request) -> HTMLResponse:
         texts = _page_texts(request)
         html = _templates.get_template("index.html").render(
@@ -165,6 +171,15 @@ def _add_pages(app: FastAPI, settings: Settings) -> None:
             },
         )
         return HTMLResponse(html)
+
+    @app.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+    def favicon() -> FileResponse:
+        # Browsers ask for /favicon.ico on every site; an SVG answers them all.
+        return FileResponse(
+            HERE / "static" / "favicon.svg",
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def api_docs() -> HTMLResponse:

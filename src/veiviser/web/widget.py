@@ -35,7 +35,7 @@ def widget_texts() -> dict[str, str]:
     return json.loads(TEXTS_FILE.read_text(encoding="utf-8"))
 
 
-@router.get("/widget.js")
+@router.api_route("/widget.js", methods=["GET", "HEAD"])
 def widget_script() -> Response:
     """The widget: one script tag on any page."""
     return Response(
