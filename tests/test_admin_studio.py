@@ -464,6 +464,37 @@ def test_import_over_the_general_body_limit_is_accepted_up_to_its_own(admin_clie
     assert response.status_code == 303
 
 
+def test_import_over_its_own_limit_gets_a_norwegian_page_and_saves_nothing(
+    admin_client, assistant
+):
+    before = editing.knowledge_base(assistant.sessions)
+    limit = assistant.settings.admin_upload_bytes
+    huge = b"intents: []\n# " + b"x" * (limit + 1)
+
+    response = admin_client.post(
+        "/admin/kb/import",
+        data={"mode": "replace", "csrf_token": page_csrf(admin_client, "/admin/kb")},
+        files={"file": ("stor.yaml", huge, "application/yaml")},
+    )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"Grensen er {round(limit / 1_000_000)} MB" in response.text
+    assert "Ingenting er lagret" in response.text
+    assert editing.knowledge_base(assistant.sessions) == before
+
+
+def test_an_api_body_over_the_limit_still_gets_the_json_error(admin_client):
+    response = admin_client.post(
+        f"{API}/conversations",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
 # --- Notice -------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from veiviser import __version__
 from veiviser.dialogue import Texts
 from veiviser.service import Assistant
 from veiviser.settings import Settings, SettingsError
-from veiviser.web.admin import ADMIN_UPLOAD_PATH, install_admin
+from veiviser.web.admin import ADMIN_TOO_LARGE_PATH, ADMIN_UPLOAD_PATH, install_admin
 from veiviser.web.api import router
 from veiviser.web.errors import install_error_handlers
 from veiviser.web.handover_api import router as handover_router
@@ -73,6 +73,7 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         BodyLimit,
         limit=settings.max_body_bytes,
         larger={ADMIN_UPLOAD_PATH: settings.admin_upload_bytes},
+        page=("/admin", ADMIN_TOO_LARGE_PATH),
     )
     _add_rate_limit(app, settings)
     if settings.allowed_origins:

@@ -32,12 +32,20 @@ class BodyLimit:
     """
 
     def __init__(
-        self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        limit: int,
+        larger: dict[str, int] | None = None,
+        page: tuple[str, str] | None = None,
     ) -> None:
         self.app = app
         self.limit = limit
         # Paths that take bigger bodies (a knowledge-base upload in the admin).
         self.larger = larger or {}
+        # (prefix, page): a refused form post under the prefix is shown the
+        # app's own page at ``page`` (a GET, with ``?limit=``) instead of JSON,
+        # so a staff member who picked too big a file reads why in Norwegian.
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +54,7 @@ class BodyLimit:
         limit = self.larger.get(scope.get("path", ""), self.limit)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await self._reject(send, limit)
+            await self._reject(scope, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -58,13 +66,16 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                await self._reject(send, limit)
+                await self._reject(scope, send, limit)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
-    async def _reject(self, send: Send, limit: int) -> None:
+    async def _reject(self, scope: Scope, send: Send, limit: int) -> None:
+        if self.page is not None and scope.get("path", "").startswith(self.page[0]):
+            await self._show_page(scope, send, limit)
+            return
         body = json.dumps(
             error_body("request_too_large", {"limit_bytes": limit}),
             ensure_ascii=False,
@@ -82,6 +93,31 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+    async def _show_page(self, scope: Scope, send: Send, limit: int) -> None:
+        assert self.page is not None
+        path = self.page[1]
+        page_scope = {
+            **scope,
+            "method": "GET",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": f"limit={limit}".encode(),
+        }
+
+        async def nothing() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def closing(message: Message) -> None:
+            # The rest of the body is never read, so the connection must end.
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"connection", b"close"),
+                ]
+            await send(message)
+
+        await self.app(page_scope, nothing, closing)
 
 
 def _content_length(scope: Scope) -> int | None:

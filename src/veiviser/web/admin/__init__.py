@@ -22,11 +22,12 @@ from veiviser.web.admin import (
     studio,
     users,
 )
+from veiviser.web.admin.pages import TOO_LARGE_PATH as ADMIN_TOO_LARGE_PATH
 from veiviser.web.admin.pages import AdminFeature
 from veiviser.web.admin.studio import IMPORT_PATH as ADMIN_UPLOAD_PATH
 from veiviser.web.admin.texts import admin_texts
 
-__all__ = ["ADMIN_UPLOAD_PATH", "FEATURES", "install_admin"]
+__all__ = ["ADMIN_TOO_LARGE_PATH", "ADMIN_UPLOAD_PATH", "FEATURES", "install_admin"]
 
 FEATURES: list[AdminFeature] = [
     pages.feature,

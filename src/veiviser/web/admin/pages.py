@@ -121,9 +121,20 @@ def settings_of(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def error_page(request: Request, status_code: int, key: str) -> HTMLResponse:
-    """A Norwegian error page; ``key`` names the text under ``error.``."""
-    return render(request, "admin/error.html", status_code=status_code, message_key=key)
+def error_page(
+    request: Request, status_code: int, key: str, **values: object
+) -> HTMLResponse:
+    """A Norwegian error page; ``key`` names the text under ``error.``.
+
+    ``values`` fill the text's placeholders.
+    """
+    return render(
+        request,
+        "admin/error.html",
+        status_code=status_code,
+        message_key=key,
+        message_values=values,
+    )
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -287,6 +298,18 @@ def setup(
         error=error,
         username=username[:64],
     )
+
+
+TOO_LARGE_PATH = "/admin/too-large"
+
+
+@router.get("/too-large", response_class=HTMLResponse)
+def too_large(request: Request, limit: int = 0) -> HTMLResponse:
+    """What a form post over the size limit is shown (see ``BodyLimit``)."""
+    megabytes = max(1, round(limit / 1_000_000)) if limit > 0 else None
+    if megabytes is None:
+        return error_page(request, 413, "error.too_large_unknown")
+    return error_page(request, 413, "error.too_large", megabytes=megabytes)
 
 
 feature = AdminFeature(router)
