@@ -17,6 +17,7 @@ from veiviser.errors import NotFound
 from veiviser.review.log import oslo_time
 from veiviser.service import editing, revisions
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
+from veiviser.web.admin.intent_form import IntentFields
 from veiviser.web.admin.pages import (
     AdminFeature,
     FormText,
@@ -25,7 +26,7 @@ from veiviser.web.admin.pages import (
     render,
     see_other,
 )
-from veiviser.web.admin.studio import FormList, _intent_form, live_trainer
+from veiviser.web.admin.studio import _intent_form, live_trainer
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -136,15 +137,7 @@ def merge_by_hand(
     request: Request,
     user: Editor,
     intent_id: str,
-    title: FormText = "",
-    group: FormText = "",
-    status: FormText = "",
-    handover: FormText = "",
-    answer: FormText = "",
-    personal_answer: FormText = "",
-    personal_field: FormText = "",
-    button_intent: FormList = [],  # noqa: B006 - FastAPI copies defaults
-    button_label: FormList = [],  # noqa: B006
+    form: IntentFields,
 ) -> HTMLResponse:
     """The editor with the editor's own text, at the stored version, beside
     the stored text: saving it is a normal save of the merged intent."""
@@ -152,23 +145,13 @@ def merge_by_hand(
         stored = editing.load_intent(_sessions(request), intent_id[:63])
     except NotFound:
         return error_page(request, 404, "error.not_found")
-    buttons = [
-        {"intent": target, "label": label.strip() or None}
-        for target, label in zip(button_intent, button_label, strict=False)
-        if target.strip()
-    ]
-    mine = {
-        **stored.intent.model_dump(mode="json"),
-        "title": title[:200],
-        "group": group or None,
-        "status": status if status in ("active", "draft") else "draft",
-        "handover": handover == "on",
-        "answer": answer[:50_000],
-        "buttons": buttons,
-    }
-    # Only a form that showed the personal answer may change it.
-    if personal_field == "1":
-        mine["personal_answer"] = personal_answer[:50_000] or None
+    theirs = stored.intent.model_dump(mode="json")
+    mine = {**theirs, **form.values(stored.intent.id, stored.intent.personal_answer)}
+    # Shown again in the form, not validated: long texts are cut, not refused.
+    mine["title"] = mine["title"][:200]
+    mine["answer"] = mine["answer"][:50_000]
+    if mine["personal_answer"]:
+        mine["personal_answer"] = mine["personal_answer"][:50_000]
     return _intent_form(
         request,
         mine,

@@ -32,6 +32,7 @@ from veiviser.text.masking import mask_personal_data
 from veiviser.web.admin import guard as guard_hooks
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
 from veiviser.web.admin.health import request_health
+from veiviser.web.admin.intent_form import PERSONAL, IntentFields
 from veiviser.web.admin.pages import (
     AdminFeature,
     FormText,
@@ -50,8 +51,6 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 Editor = Annotated[StaffUser, Depends(require_role(Role.EDITOR))]
 # Trainers see intents and add or remove phrases; only editors change answers.
 PhraseEditor = Annotated[StaffUser, Depends(require_role(Role.EDITOR, Role.TRAINER))]
-FormList = Annotated[list[str], Form()]
-PERSONAL = "personal_answer"
 CSRF = [Depends(verify_csrf)]
 BLANK_BUTTON_ROWS = 2
 MAX_BULK_PHRASES = 500
@@ -171,47 +170,13 @@ def intent_page(
     return _intent_form(request, values, found.version, saved_revision=saved or None)
 
 
-def _fields(
-    intent_id: str,
-    title: str,
-    group: str,
-    status: str,
-    handover: str,
-    answer: str,
-    button_intent: list[str],
-    button_label: list[str],
-) -> dict:
-    buttons = [
-        {"intent": target, "label": label.strip() or None}
-        for target, label in zip(button_intent, button_label, strict=False)
-        if target.strip()
-    ]
-    return {
-        "id": intent_id.strip(),
-        "title": title,
-        "group": group or None,
-        "status": status if status in ("active", "draft") else "draft",
-        "handover": handover == "on",
-        "answer": answer,
-        "buttons": buttons,
-    }
-
-
 @router.post("/intents", dependencies=CSRF)
 def create_intent(
     request: Request,
     user: Editor,
+    form: IntentFields,
     intent_id: FormText = "",
-    title: FormText = "",
-    group: FormText = "",
-    status: FormText = "",
-    handover: FormText = "",
-    answer: FormText = "",
-    personal_answer: FormText = "",
-    personal_field: FormText = "",
     phrases: FormText = "",
-    button_intent: FormList = [],  # noqa: B006 - FastAPI copies defaults
-    button_label: FormList = [],  # noqa: B006
     guard_confirmed: FormText = "",
     guard_cancel: FormText = "",
 ) -> Response:
@@ -220,25 +185,15 @@ def create_intent(
     When guarded questions would break, nothing is saved until the editor
     confirms; cancelling shows the form again as it was filled in.
     """
-    values = _fields(
-        intent_id, title, group, status, handover, answer, button_intent, button_label
-    )
+    values = form.values(intent_id)
     values["phrases"] = [line for line in phrases.splitlines() if line.strip()]
-    values[PERSONAL] = _personal_value(personal_answer, personal_field)
     if guard_cancel == "1":
         return _intent_form(request, {**values, "phrases_text": phrases}, None)
     try:
         intent = editing.build_intent(values)
         foresight = guard_hooks.foresee_intent(request, intent)
         if foresight is not None and foresight.broken and guard_confirmed != "1":
-            fields = [
-                ("intent_id", intent_id), ("title", title), ("group", group),
-                ("status", status), ("handover", handover), ("answer", answer),
-                ("personal_answer", personal_answer),
-                ("personal_field", personal_field), ("phrases", phrases),
-                *(("button_intent", b) for b in button_intent),
-                *(("button_label", b) for b in button_label),
-            ]  # fmt: skip
+            fields = [("intent_id", intent_id), ("phrases", phrases), *form.pairs()]
             return guard_hooks.confirm_page(
                 request, "/admin/intents", fields, foresight.broken
             )
@@ -263,23 +218,12 @@ def create_intent(
 def preview(
     request: Request,
     user: Editor,
+    form: IntentFields,
     intent_id: FormText = "",
-    title: FormText = "",
-    group: FormText = "",
-    status: FormText = "",
-    handover: FormText = "",
-    answer: FormText = "",
-    personal_answer: FormText = "",
-    personal_field: FormText = "",
-    button_intent: FormList = [],  # noqa: B006
-    button_label: FormList = [],  # noqa: B006
     preview_member: FormText = "",
 ) -> HTMLResponse:
     """The answer as the member will see it, while the editor types."""
-    values = _fields(
-        intent_id, title, group, status, handover, answer, button_intent, button_label
-    )
-    values[PERSONAL] = _personal_value(personal_answer, personal_field)
+    values = form.values(intent_id)
     return render(
         request,
         "admin/members/_intent_preview.html",
@@ -315,16 +259,8 @@ def save_intent(
     request: Request,
     user: Editor,
     intent_id: str,
+    form: IntentFields,
     version: FormText = "",
-    title: FormText = "",
-    group: FormText = "",
-    status: FormText = "",
-    handover: FormText = "",
-    answer: FormText = "",
-    personal_answer: FormText = "",
-    personal_field: FormText = "",
-    button_intent: FormList = [],  # noqa: B006
-    button_label: FormList = [],  # noqa: B006
 ) -> Response:
     """Save an intent's answer, buttons, mark and status; start training."""
     sessions = _assistant(request).sessions
@@ -332,12 +268,8 @@ def save_intent(
         current = editing.load_intent(sessions, intent_id)
     except NotFound:
         return error_page(request, 404, "error.not_found")
-    values = _fields(
-        intent_id, title, group, status, handover, answer, button_intent, button_label
-    )
+    values = form.values(intent_id, current.intent.personal_answer)
     values["phrases"] = current.intent.phrases
-    stored = current.intent.personal_answer
-    values[PERSONAL] = _personal_value(personal_answer, personal_field, stored)
     expected = int(version) if _is_number(version) else current.version
     try:
         intent = editing.build_intent(values)
@@ -358,17 +290,6 @@ def save_intent(
     before = current.intent.model_dump(mode="json")
     guard_hooks.record(request, saved.kb_revision, intent_id, "save", before, user)
     return see_other(f"/admin/intents/{intent_id}?saved={saved.kb_revision}")
-
-
-def _personal_value(text: str, in_form: str, stored: str | None = None) -> str | None:
-    """The personal answer template a form sends.
-
-    A form without the field (its hidden marker ``personal_field``) keeps
-    the stored template, so a page that does not show it cannot erase it.
-    """
-    if in_form != "1":
-        return stored
-    return text if text.strip() else None
 
 
 def _personal_editor(
