@@ -35,6 +35,8 @@ PUBLIC = {
     ("GET", "/admin/setup"),
     ("POST", "/admin/setup"),
     ("POST", "/admin/logout"),
+    # Shown for any form post over the size limit, the login form's included.
+    ("GET", "/admin/too-large"),
 }
 # A value for each path parameter; a feature with a new parameter adds it here.
 PATH_VALUES = {

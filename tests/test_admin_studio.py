@@ -13,6 +13,7 @@ from test_store_support import SMALL_KB
 from veiviser.service import editing
 from veiviser.service.staff import Role
 from veiviser.store.models import utc_now
+from veiviser.web import create_app
 from veiviser.web.admin.studio import live_trainer
 
 pytest_plugins = ["test_store_support", "test_admin_support"]
@@ -482,6 +483,20 @@ def test_import_over_its_own_limit_gets_a_norwegian_page_and_saves_nothing(
     assert f"Grensen er {round(limit / 1_000_000)} MB" in response.text
     assert "Ingenting er lagret" in response.text
     assert editing.knowledge_base(assistant.sessions) == before
+
+
+def test_an_oversized_login_post_gets_the_page_without_logging_in(assistant):
+    client = TestClient(create_app(assistant.settings, assistant))
+    with client:
+        response = client.post(
+            "/admin/login",
+            content=b"username=" + b"x" * 70_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+
+    assert response.status_code == 413
+    assert "Ingenting er lagret" in response.text
+    assert "Logg ut" not in response.text
 
 
 def test_an_api_body_over_the_limit_still_gets_the_json_error(admin_client):
