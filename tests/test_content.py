@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,112 @@ def test_export_round_trips_exactly(tmp_path):
     again = parse_knowledge_base(dump_knowledge_base(kb))
     assert again == kb
     assert "🧾" in dump_knowledge_base(kb)
+
+
+def problems_of(text: str) -> list:
+    with pytest.raises(KnowledgeBaseError) as caught:
+        parse_knowledge_base(text, "kb.yaml")
+    return caught.value.problems
+
+
+@pytest.mark.parametrize(
+    ("broken", "code", "params"),
+    [
+        pytest.param(
+            GOOD.replace("    title: Bli medlem\n", ""),
+            "missing",
+            {"loc": ["intents", 1, "title"], "item_id": "innmelding"},
+            id="missing-field",
+        ),
+        pytest.param(
+            GOOD.replace("    handover: true", "    handover: kanskje"),
+            "bool_parsing",
+            {"loc": ["intents", 1, "handover"], "item_id": "innmelding"},
+            id="wrong-type",
+        ),
+        pytest.param(
+            GOOD.replace("  - id: innmelding", "  - id: pris"),
+            "duplicate_intent_id",
+            {"loc": ["intents", 1, "id"], "id": "pris"},
+            id="duplicate-id",
+        ),
+        pytest.param(
+            GOOD.replace("      - intent: innmelding", "      - intent: nope"),
+            "dangling_button",
+            {"target": "nope", "item_id": "pris"},
+            id="dangling-button",
+        ),
+        pytest.param(
+            GOOD.replace("      - kontingent", "      - '  '"),
+            "phrase_empty",
+            {"loc": ["intents", 0, "phrases", 1]},
+            id="empty-phrase",
+        ),
+        pytest.param(
+            GOOD.replace("  - id: pris", "  - id: Pris!"),
+            "intent_id_format",
+            {"id": "Pris!"},
+            id="bad-id",
+        ),
+        pytest.param("intents: [\n", "yaml_syntax", {}, id="broken-yaml"),
+        pytest.param(GOOD + "extra: 1\n", "unknown_section", {"section": "extra"}),
+    ],
+)
+def test_problem_carries_a_code_and_its_values(broken, code, params):
+    [problem] = [p for p in problems_of(broken) if p.code == code]
+
+    assert params.items() <= problem.params.items()
+    assert problem.as_dict()["code"] == code
+
+
+def test_references_and_fields_are_reported_together_in_line_order():
+    # A dangling button (line 16) between a bad phrase (12) and a missing
+    # title (17): all three, top to bottom, not references first.
+    broken = (
+        GOOD.replace("      - kontingent", "      - ''")
+        .replace("      - intent: innmelding", "      - intent: nope")
+        .replace("    title: Bli medlem\n", "")
+    )
+
+    problems = problems_of(broken)
+
+    assert [(p.line, p.code) for p in problems] == [
+        (12, "phrase_empty"),
+        (16, "dangling_button"),
+        (17, "missing"),
+    ]
+
+
+def test_problems_of_a_folder_follow_the_files_reading_order(tmp_path):
+    head = GOOD.split("decline_examples:")[0]
+    write(tmp_path, head.replace("    title: Bli medlem\n", ""), "10-intents.yaml")
+    write(tmp_path, "decline_examples:\n  - ''\n", "90-declines.yaml")
+    write(tmp_path, "groups:\n  - id: Ugyldig\n    title: G\n", "50-groups.yaml")
+
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_knowledge_base(tmp_path)
+
+    files = [Path(p.file).name for p in caught.value.problems]
+    assert files == ["10-intents.yaml", "50-groups.yaml", "90-declines.yaml"]
+
+
+@pytest.mark.parametrize(
+    "hostile_id", ["{a: 1}", "[1, 2]", "2024-01-01", "'<script>x</script>'"]
+)
+def test_an_id_that_is_no_text_is_a_problem_not_a_crash(hostile_id):
+    text = GOOD.replace("  - id: innmelding", f"  - id: {hostile_id}")
+    text = text.replace("      - intent: innmelding", f"      - intent: {hostile_id}")
+
+    problems = problems_of(text)
+
+    assert problems
+    assert all(p.line for p in problems)
+
+
+def test_problem_values_are_short_json_values():
+    text = GOOD.replace("  - id: innmelding", "  - id: " + "x" * 5000)
+    problems = problems_of(text)
+
+    params = [p.params for p in problems]
+    assert all(len(str(value)) <= 300 for ps in params for value in ps.values())
+    json.dumps([p.as_dict() for p in problems])

@@ -53,19 +53,43 @@ class KnowledgeBaseError(VeiviserError):
 
 
 class KnowledgeBaseProblem:
-    """One problem found while loading a knowledge base."""
+    """One problem found while loading a knowledge base.
 
-    def __init__(self, file: str, line: int | None, problem: str) -> None:
+    ``problem`` is English, for the CLI, logs and developers. ``code`` names
+    the kind of problem and ``params`` its values (JSON types only), so a
+    staff page can say the same in its own language; the admin's Norwegian
+    texts are ``kb_problem.<code>`` in ``web/admin/texts_nb/kb_problems.yaml``.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None,
+        problem: str,
+        code: str = "invalid",
+        params: dict | None = None,
+    ) -> None:
         self.file = file
         self.line = line
         self.problem = problem
+        self.code = code
+        self.params = params or {}
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.problem}"
 
+    def __repr__(self) -> str:
+        return f"KnowledgeBaseProblem({self.file!r}, {self.line!r}, {self.code!r})"
+
     def as_dict(self) -> dict:
-        return {"file": self.file, "line": self.line, "problem": self.problem}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "problem": self.problem,
+            "code": self.code,
+            "params": self.params,
+        }
 
 
 class NotTrained(VeiviserError):

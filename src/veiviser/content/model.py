@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 INTENT_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_PHRASE_CHARS = 500
@@ -25,14 +26,20 @@ MAX_ANSWER_CHARS = 20_000
 # Reserved label for messages the assistant must decline; never an intent id.
 OUT_OF_SCOPE = "oos"
 
+# The rules below raise PydanticCustomError rather than ValueError: its type
+# is a stable code and its context the values, so an admin page can say the
+# same in Norwegian (web/admin/kb_problems.py) while the message stays English.
+
 
 def _phrase(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("the text is empty")
+        raise PydanticCustomError("phrase_empty", "the text is empty")
     if len(value) > MAX_PHRASE_CHARS:
-        raise ValueError(
-            f"the text has {len(value)} characters; the limit is {MAX_PHRASE_CHARS}"
+        raise PydanticCustomError(
+            "phrase_too_long",
+            "the text has {length} characters; the limit is {limit}",
+            {"length": len(value), "limit": MAX_PHRASE_CHARS},
         )
     return value
 
@@ -67,8 +74,10 @@ class Group(_Strict):
     @classmethod
     def _id_is_slug(cls, value: str) -> str:
         if not INTENT_ID.match(value):
-            raise ValueError(
-                f"group id {value!r} must be lower-case letters, digits and _"
+            raise PydanticCustomError(
+                "group_id_format",
+                "group id '{id}' must be lower-case letters, digits and _",
+                {"id": value},
             )
         return value
 
@@ -97,11 +106,17 @@ class Intent(_Strict):
     @classmethod
     def _id_is_slug(cls, value: str) -> str:
         if value == OUT_OF_SCOPE:
-            raise ValueError(f"{OUT_OF_SCOPE!r} is reserved for decline examples")
+            raise PydanticCustomError(
+                "intent_id_reserved",
+                "'{id}' is reserved for decline examples",
+                {"id": value},
+            )
         if not INTENT_ID.match(value):
-            raise ValueError(
-                f"intent id {value!r} must start with a letter and hold only "
-                "lower-case letters, digits and _ (at most 63)"
+            raise PydanticCustomError(
+                "intent_id_format",
+                "intent id '{id}' must start with a letter and hold only "
+                "lower-case letters, digits and _ (at most 63)",
+                {"id": value},
             )
         return value
 
@@ -110,14 +125,25 @@ class Intent(_Strict):
     def _placeholders_are_known(cls, value: str | None) -> str | None:
         # The placeholder language belongs to the member features; importing
         # it here keeps one definition for YAML files and the admin editor.
-        from veiviser.members.templates import PersonalTemplateError, check_template
+        from veiviser.members.templates import (
+            PersonalTemplateError,
+            check_template,
+            template_problems,
+        )
 
         if value is None or not value.strip():
             return None
         try:
             check_template(value)
         except PersonalTemplateError as error:
-            raise ValueError(error.message) from None
+            raise PydanticCustomError(
+                "personal_template",
+                "{message}",
+                {
+                    "message": error.message,
+                    "tokens": [problem.token for problem in template_problems(value)],
+                },
+            ) from None
         return value
 
 
@@ -137,20 +163,32 @@ class KnowledgeBase(_Strict):
         ids = [intent.id for intent in self.intents]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
-            raise ValueError(f"intent ids used more than once: {duplicates}")
+            raise PydanticCustomError(
+                "duplicate_intent_id",
+                "intent ids used more than once: {ids}",
+                {"id": duplicates[0], "ids": duplicates},
+            )
         known = set(ids)
         groups = {group.id for group in self.groups}
         for intent in self.intents:
             if intent.group is not None and intent.group not in groups:
-                raise ValueError(
-                    f"intent {intent.id!r} names group {intent.group!r}, "
-                    f"which is not among the groups {sorted(groups)}"
+                raise PydanticCustomError(
+                    "unknown_group",
+                    "intent '{intent}' names group '{group}', "
+                    "which is not among the groups {groups}",
+                    {
+                        "intent": intent.id,
+                        "group": intent.group,
+                        "groups": sorted(groups),
+                    },
                 )
             for button in intent.buttons:
                 if button.intent not in known:
-                    raise ValueError(
-                        f"intent {intent.id!r} has a button to {button.intent!r}, "
-                        "which is not an intent in this knowledge base"
+                    raise PydanticCustomError(
+                        "dangling_button",
+                        "intent '{intent}' has a button to '{target}', "
+                        "which is not an intent in this knowledge base",
+                        {"intent": intent.id, "target": button.intent},
                     )
         return self
 

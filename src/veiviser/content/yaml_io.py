@@ -1,8 +1,10 @@
 """Read and write the knowledge-base YAML format.
 
 A knowledge base is one YAML file or a folder of them (read in name order and
-merged). Every problem is reported with its file and line, so an editor can
-fix a hand-written file without guessing.
+merged). Every problem is reported with its file and line, in file and line
+order, so an editor can fix a hand-written file from top to bottom without
+guessing. Each problem also carries a code and its values (see
+``KnowledgeBaseProblem``) for pages that speak the editor's language.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from veiviser.content.model import KnowledgeBase
+from veiviser.content.problems import plain, validation_problem
 from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -49,9 +52,10 @@ def load_knowledge_base(source: str | Path) -> KnowledgeBase:
             problems.extend(error.problems)
             continue
         _merge(merged, origins, data, lines, str(file), problems)
+    order = [str(file) for file in files]
     if problems:
-        raise KnowledgeBaseError(problems)
-    return _validate(merged, origins, str(path))
+        raise KnowledgeBaseError(_in_file_order(problems, order))
+    return _validate(merged, origins, str(path), order)
 
 
 def parse_knowledge_base(text: str, name: str = "<upload>") -> KnowledgeBase:
@@ -66,8 +70,8 @@ def parse_knowledge_base(text: str, name: str = "<upload>") -> KnowledgeBase:
     problems: list[KnowledgeBaseProblem] = []
     _merge(merged, origins, data, lines, name, problems)
     if problems:
-        raise KnowledgeBaseError(problems)
-    return _validate(merged, origins, name)
+        raise KnowledgeBaseError(_in_file_order(problems, [name]))
+    return _validate(merged, origins, name, [name])
 
 
 def dump_knowledge_base(kb: KnowledgeBase) -> str:
@@ -113,26 +117,37 @@ def _yaml_files(path: Path) -> list[Path]:
         files = sorted(p for p in path.iterdir() if p.suffix in YAML_SUFFIXES)
         if not files:
             problem = "the folder holds no .yaml files"
-            raise KnowledgeBaseError([KnowledgeBaseProblem(str(path), None, problem)])
+            raise _error(str(path), None, problem, "folder_empty")
         return files
     if not path.exists():
-        problem = "no such file or folder"
-        raise KnowledgeBaseError([KnowledgeBaseProblem(str(path), None, problem)])
+        raise _error(str(path), None, "no such file or folder", "not_found")
     return [path]
+
+
+def _error(
+    file: str, line: int | None, problem: str, code: str, **params: Any
+) -> KnowledgeBaseError:
+    return KnowledgeBaseError(
+        [KnowledgeBaseProblem(file, line, problem, code, _plain_params(params))]
+    )
+
+
+def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: plain(value) for name, value in params.items()}
 
 
 def _read_with_lines(file: Path) -> tuple[Any, dict[Path_, int]]:
     size = file.stat().st_size
     if size > MAX_FILE_BYTES:
         problem = f"the file has {size} bytes; the limit is {MAX_FILE_BYTES}"
-        raise KnowledgeBaseError([KnowledgeBaseProblem(str(file), None, problem)])
+        raise _error(
+            str(file), None, problem, "file_too_large", size=size, limit=MAX_FILE_BYTES
+        )
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         problem = f"not UTF-8 text (byte {error.start})"
-        raise KnowledgeBaseError(
-            [KnowledgeBaseProblem(str(file), None, problem)]
-        ) from error
+        raise _error(str(file), None, problem, "not_utf8", byte=error.start) from error
     return _parse_with_lines(text, str(file))
 
 
@@ -148,9 +163,10 @@ def _parse_with_lines(text: str, name: str) -> tuple[Any, dict[Path_, int]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
         problem = getattr(error, "problem", None) or str(error)
-        raise KnowledgeBaseError(
-            [KnowledgeBaseProblem(name, line, f"not valid YAML: {problem}")]
+        raise _error(
+            name, line, f"not valid YAML: {problem}", "yaml_syntax", column=column
         ) from error
     finally:
         loader.dispose()
@@ -172,7 +188,7 @@ def _construct(
             if key in result:
                 line = key_node.start_mark.line + 1
                 problem = f"the key {key!r} appears twice in the same mapping"
-                raise KnowledgeBaseError([KnowledgeBaseProblem(name, line, problem)])
+                raise _error(name, line, problem, "duplicate_key", key=key)
             result[key] = _construct(loader, value_node, (*path, key), lines, name)
             # Point at the key, not at where its value happens to start.
             lines[(*path, key)] = key_node.start_mark.line + 1
@@ -196,19 +212,29 @@ def _merge(
     """Add one file's sections to the merged knowledge base."""
     if not isinstance(data, dict):
         problem = "the top level must be a mapping of sections"
-        problems.append(KnowledgeBaseProblem(file, lines.get((), 1), problem))
+        problems.append(
+            KnowledgeBaseProblem(file, lines.get((), 1), problem, "top_level")
+        )
         return
     known = (*LIST_SECTIONS, *MAPPING_SECTIONS)
     for section, value in data.items():
         line = lines.get((section,))
+        params = _plain_params({"section": section})
         if section not in known:
             problem = f"unknown section {section!r}; expected one of {list(known)}"
-            problems.append(KnowledgeBaseProblem(file, line, problem))
+            params["expected"] = list(known)
+            problems.append(
+                KnowledgeBaseProblem(file, line, problem, "unknown_section", params)
+            )
             continue
         if section in LIST_SECTIONS:
             if not isinstance(value, list):
                 problem = f"section {section!r} must be a list"
-                problems.append(KnowledgeBaseProblem(file, line, problem))
+                problems.append(
+                    KnowledgeBaseProblem(
+                        file, line, problem, "section_not_list", params
+                    )
+                )
                 continue
             target = merged.setdefault(section, [])
             offset = len(target)
@@ -223,7 +249,10 @@ def _merge(
         if section in merged:
             first_file = origins[(section,)][0]
             problem = f"section {section!r} is already given in {first_file}"
-            problems.append(KnowledgeBaseProblem(file, line, problem))
+            params["first_file"] = first_file
+            problems.append(
+                KnowledgeBaseProblem(file, line, problem, "section_repeated", params)
+            )
             continue
         merged[section] = value
         for sub_path, sub_line in lines.items():
@@ -233,20 +262,39 @@ def _merge(
 
 
 def _validate(
-    merged: dict[str, Any], origins: dict[Path_, tuple[str, int]], name: str
+    merged: dict[str, Any],
+    origins: dict[Path_, tuple[str, int]],
+    name: str,
+    files: list[str],
 ) -> KnowledgeBase:
-    problems = list(_reference_problems(merged, origins, name))
-    if problems:
-        raise KnowledgeBaseError(problems)
+    problems = _reference_problems(merged, origins, name)
     try:
-        return KnowledgeBase.model_validate(merged)
+        kb = KnowledgeBase.model_validate(merged)
     except ValidationError as error:
-        problems = [_problem_from(item, origins, name) for item in error.errors()]
-        raise KnowledgeBaseError(problems) from None
+        for item in error.errors():
+            # The model repeats a reference problem found above, without a
+            # line; keep only the one that names the place.
+            if problems and item["type"] in REFERENCE_CODES:
+                continue
+            problems.append(_problem_from(item, merged, origins, name))
+    if problems:
+        raise KnowledgeBaseError(_in_file_order(problems, files))
+    return kb
+
+
+def _in_file_order(
+    problems: list[KnowledgeBaseProblem], files: list[str]
+) -> list[KnowledgeBaseProblem]:
+    """Sort problems by file (in reading order), then line; a whole-file one first."""
+    rank = {file: index for index, file in enumerate(files)}
+    return sorted(problems, key=lambda p: (rank.get(p.file, -1), p.line or 0))
 
 
 def _problem_from(
-    item: dict[str, Any], origins: dict[Path_, tuple[str, int]], name: str
+    item: dict[str, Any],
+    merged: dict[str, Any],
+    origins: dict[Path_, tuple[str, int]],
+    name: str,
 ) -> KnowledgeBaseProblem:
     loc = tuple(item["loc"])
     # The closest enclosing value that has a known line; a missing field is
@@ -257,9 +305,11 @@ def _problem_from(
             break
     else:
         file, line = name, None
-    where = ".".join(str(part) for part in loc) or "top level"
-    message = item["msg"].removeprefix("Value error, ")
-    return KnowledgeBaseProblem(file, line, f"{where}: {message}")
+    return validation_problem(item, file, line, merged)
+
+
+# The rules _reference_problems checks with lines; the model checks them too.
+REFERENCE_CODES = ("duplicate_intent_id", "unknown_group", "dangling_button")
 
 
 def _reference_problems(
@@ -268,33 +318,48 @@ def _reference_problems(
     """Find duplicate ids and dangling references with their lines.
 
     The model checks the same rules, but only once every field is valid and
-    without line numbers; doing it here first gives editors the exact place.
+    without line numbers; doing it here as well gives editors the exact place.
+    Only text ids are compared: any other value is the model's type problem.
     """
     intents = [i for i in merged.get("intents", []) if isinstance(i, dict)]
-    groups = {g.get("id") for g in merged.get("groups", []) if isinstance(g, dict)}
-    known = {intent.get("id") for intent in intents}
-    seen: set[Any] = set()
+    groups = {_text_id(g) for g in merged.get("groups", []) if isinstance(g, dict)}
+    known = {_text_id(intent) for intent in intents}
+    seen: set[str] = set()
     problems: list[KnowledgeBaseProblem] = []
 
-    def report(path: Path_, problem: str) -> None:
+    def report(path: Path_, problem: str, code: str, **params: Any) -> None:
         file, line = origins.get(path, (name, None))
         where = ".".join(str(part) for part in path)
-        problems.append(KnowledgeBaseProblem(file, line, f"{where}: {problem}"))
+        params = _plain_params({"loc": list(path), **params})
+        problems.append(
+            KnowledgeBaseProblem(file, line, f"{where}: {problem}", code, params)
+        )
 
     for index, intent in enumerate(merged.get("intents", [])):
         if not isinstance(intent, dict):
             continue
-        intent_id = intent.get("id")
+        intent_id = _text_id(intent)
+        here = {"item_id": intent_id} if intent_id else {}
         if intent_id in seen:
-            report(("intents", index, "id"), f"intent id {intent_id!r} is used twice")
-        seen.add(intent_id)
+            problem = f"intent id {intent_id!r} is used twice"
+            report(("intents", index, "id"), problem, REFERENCE_CODES[0], id=intent_id)
+        if intent_id is not None:
+            seen.add(intent_id)
         group = intent.get("group")
-        if group is not None and group not in groups:
-            report(("intents", index, "group"), f"no group has the id {group!r}")
+        if isinstance(group, str) and group not in groups:
+            problem = f"no group has the id {group!r}"
+            path = ("intents", index, "group")
+            report(path, problem, REFERENCE_CODES[1], group=group, **here)
         buttons = intent.get("buttons") or []
         for b_index, button in enumerate(buttons if isinstance(buttons, list) else []):
             target = button.get("intent") if isinstance(button, dict) else None
-            if target is not None and target not in known:
+            if isinstance(target, str) and target not in known:
+                problem = f"the button points to {target!r}, which is no intent"
                 path = ("intents", index, "buttons", b_index, "intent")
-                report(path, f"the button points to {target!r}, which is no intent")
+                report(path, problem, REFERENCE_CODES[2], target=target, **here)
     return problems
+
+
+def _text_id(item: dict[str, Any]) -> str | None:
+    value = item.get("id")
+    return value if isinstance(value, str) else None

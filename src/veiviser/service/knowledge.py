@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from veiviser.content import KnowledgeBase, load_knowledge_base
+from veiviser.content.problems import validation_problem
 from veiviser.demo import KB_PATH
-from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem, NotFound
+from veiviser.errors import KnowledgeBaseError, NotFound
 from veiviser.service import revisions
 from veiviser.store.knowledge import (
     has_knowledge_base,
@@ -91,8 +92,7 @@ def _validated_merge(current: KnowledgeBase, extra: KnowledgeBase) -> KnowledgeB
         return merge_knowledge_bases(current, extra)
     except ValidationError as error:
         problems = [
-            KnowledgeBaseProblem("<merge>", None, item["msg"])
-            for item in error.errors()
+            validation_problem(item, "<merge>", None) for item in error.errors()
         ]
         raise KnowledgeBaseError(problems) from None
 
