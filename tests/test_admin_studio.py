@@ -10,11 +10,15 @@ from fastapi.testclient import TestClient
 
 from test_admin_support import logged_in_client, page_csrf, post_form
 from test_store_support import SMALL_KB
+from veiviser.content.yaml_io import parse_knowledge_base
+from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem
 from veiviser.service import editing
 from veiviser.service.staff import Role
 from veiviser.store.models import utc_now
 from veiviser.web import create_app
+from veiviser.web.admin.kb_problems import describe
 from veiviser.web.admin.studio import live_trainer
+from veiviser.web.admin.texts import admin_texts
 
 pytest_plugins = ["test_store_support", "test_admin_support"]
 
@@ -421,34 +425,179 @@ def test_export_then_merge_import_round_trips(admin_client, assistant):
     assert answer.strip() == "Endret via import."
 
 
+INTENT = "intents:\n  - id: x\n    title: X\n    answer: Svar.\n"
+
+
+def import_problems(client: TestClient, content: bytes) -> list[str]:
+    """Upload ``content`` as opp.yaml and return the listed problems' text."""
+    response = client.post(
+        "/admin/kb/import",
+        data={"mode": "replace", "csrf_token": page_csrf(client, "/admin/kb")},
+        files={"file": ("opp.yaml", content, "application/yaml")},
+    )
+    assert response.status_code == 422
+    alert = response.text.split('role="alert"')[1].split("</ul>")[0]
+    items = re.findall(r"<li>(.*?)</li>", alert, flags=re.S)
+    return [re.sub(r"<[^>]+>", "", item) for item in items]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"", "filen er tom"),
-        (b"\xff\xfe\x00", "ikke UTF-8"),
-        (b"intents:\n  - id: x\n    title: X\n", "opp.yaml:2"),
-        (b"intents: [\n", "opp.yaml"),
-        (
-            b"intents:\n  - id: '<script>'\n    title: t\n    answer: a\n",
-            "&lt;script&gt;",
+        pytest.param(b"", "opp.yaml: Filen er tom.", id="empty"),
+        pytest.param(b"\xff\xfe\x00", "ikke lagret som UTF-8-tekst", id="not-utf8"),
+        pytest.param(
+            b"intents:\n  - id: x\n    title: X\n",
+            "opp.yaml:2: Intensjon nr. 1 (id «x»), feltet «answer» mangler.",
+            id="missing-field",
+        ),
+        pytest.param(
+            (INTENT + "    handover: kanskje\n").encode(),
+            "opp.yaml:5: Intensjon nr. 1 (id «x»), feltet «handover» må være true "
+            "eller false.",
+            id="wrong-type",
+        ),
+        pytest.param(
+            (INTENT + "    phrases: hei\n").encode(),
+            "opp.yaml:5: Intensjon nr. 1 (id «x»), feltet «phrases» må være en liste.",
+            id="phrases-not-a-list",
+        ),
+        pytest.param(
+            (INTENT + "    phrases: ['hei', '']\n").encode(),
+            "opp.yaml:5: Intensjon nr. 1 (id «x»), frase nr. 2: teksten er tom.",
+            id="empty-phrase",
+        ),
+        pytest.param(
+            (INTENT + "  - id: x\n    title: Y\n    answer: Svar.\n").encode(),
+            "opp.yaml:5: Intensjon nr. 2, feltet «id»: id-en «x» er allerede brukt",
+            id="duplicate-id",
+        ),
+        pytest.param(
+            (INTENT + "    buttons:\n      - intent: nope\n").encode(),
+            "opp.yaml:6: Intensjon nr. 1 (id «x»), knapp nr. 1, feltet «intent»: "
+            "knappen peker til «nope», men ingen intensjon har den id-en.",
+            id="dangling-button",
+        ),
+        pytest.param(
+            b"intents: [\n", "opp.yaml:2: Filen er ikke gyldig YAML her.", id="yaml"
+        ),
+        pytest.param(
+            (INTENT + "intent: []\n").encode(),
+            "opp.yaml:5: Seksjonen «intent» finnes ikke. Disse finnes: "
+            "«groups», «intents»",
+            id="unknown-section",
+        ),
+        pytest.param(
+            b"organisation:\n  name: ''\n",
+            "opp.yaml:2: Organisasjonen, feltet «name» må ha minst 1 tegn.",
+            id="empty-name",
         ),
     ],
 )
-def test_import_problems_are_listed_by_file_and_line(
+def test_import_problems_are_listed_in_norwegian_with_file_and_line(
     admin_client, assistant, content, expected
 ):
     before = editing.knowledge_base(assistant.sessions)
 
+    problems = import_problems(admin_client, content)
+
+    assert any(expected in problem for problem in problems), problems
+    assert editing.knowledge_base(assistant.sessions) == before
+
+
+def test_import_problems_show_no_english_developer_text(admin_client):
+    broken = (
+        INTENT
+        + "    handover: kanskje\n    colour: red\n    phrases: ['', 5]\n"
+        + "    buttons: [{intent: nope}]\n  - title: Uten id\n"
+    )
+
+    problems = import_problems(admin_client, broken.encode())
+
+    assert len(problems) == 7
+    english = ("Input should", "Field required", "Extra inputs", "the text is")
+    assert not [p for p in problems if any(word in p for word in english)]
+
+
+def test_import_problems_are_listed_top_to_bottom(admin_client):
+    # A dangling button (line 6) between a missing title (2) and an empty
+    # phrase (9): references are not listed before the others.
+    broken = (
+        "intents:\n  - id: x\n    answer: Svar.\n    buttons:\n"
+        "      - intent: nope\n  - id: y\n    title: Y\n    answer: Svar.\n"
+        "    phrases: ['']\n"
+    )
+
+    problems = import_problems(admin_client, broken.encode())
+
+    lines = [int(re.match(r"opp\.yaml:(\d+)", p).group(1)) for p in problems]
+    assert lines == [2, 5, 9]
+    assert "mangler" in problems[0]
+    assert "knappen peker til «nope»" in problems[1]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param("'<script>alert(1)</script>'", id="script-id"),
+        pytest.param("{'<b>': '<i>'}", id="mapping-id"),
+        pytest.param("'" + "<x>" * 2000 + "'", id="huge-id"),
+    ],
+)
+def test_import_problems_escape_a_hostile_id(admin_client, assistant, hostile):
+    broken = INTENT.replace("id: x", f"id: {hostile}") + (
+        f"    buttons:\n      - intent: {hostile}\n"
+    )
+
     response = admin_client.post(
         "/admin/kb/import",
         data={"mode": "replace", "csrf_token": page_csrf(admin_client, "/admin/kb")},
-        files={"file": ("opp.yaml", content, "application/yaml")},
+        files={"file": ("<b>opp</b>.yaml", broken.encode(), "application/yaml")},
     )
 
     assert response.status_code == 422
-    assert expected in response.text
-    assert "<script>" not in response.text
-    assert editing.knowledge_base(assistant.sessions) == before
+    alert = response.text.split('role="alert"')[1].split("</div>")[0]
+    assert "&lt;" in alert
+    assert "<script>" not in alert and "<b>" not in alert and "<x>" not in alert
+    assert len(alert) < 5_000
+
+
+def test_a_problem_without_its_own_text_is_still_norwegian_and_names_the_field():
+    problem = KnowledgeBaseProblem(
+        "kb.yaml",
+        3,
+        "intents.0.title: something new",
+        "some_future_pydantic_type",
+        {"loc": ["intents", 0, "title"], "item_id": "ferie"},
+    )
+
+    text = describe(problem)
+
+    assert text.startswith("Intensjon nr. 1 (id «ferie»), feltet «title» har en feil")
+
+
+def test_every_problem_code_the_format_gives_has_its_own_text():
+    broken = [
+        INTENT + "    handover: kanskje\n    colour: red\n    status: live\n",
+        INTENT + "    phrases: ['', 5, '" + "x" * 600 + "']\n    buttons: [3]\n",
+        INTENT + "    group: g\n  - id: Oos\n    title: ''\n    answer: a\n",
+        INTENT + "  - id: oos\n    title: t\n    answer: a\n",
+        INTENT + "    personal_answer: '{ukjent}'\n",
+        "intents: {}\n",
+        "- a list\n",
+        "texts:\n  5: x\n  a: [1]\ngroups:\n  - id: G\n    title: ''\n",
+        "decline_examples: [[1]]\norganisation: {name: 5, x: 1}\n",
+        "a: 1\na: 2\n",
+    ]
+    codes = set()
+    for text in broken:
+        with pytest.raises(KnowledgeBaseError) as caught:
+            parse_knowledge_base(text, "kb.yaml")
+        codes |= {problem.code for problem in caught.value.problems}
+
+    texts = admin_texts()
+    assert len(codes) >= 15
+    assert sorted(c for c in codes if f"kb_problem.{c}" not in texts) == []
 
 
 def test_import_over_the_general_body_limit_is_accepted_up_to_its_own(admin_client):

@@ -19,7 +19,12 @@ from veiviser.content import Intent
 from veiviser.content.model import MAX_ANSWER_CHARS
 from veiviser.content.yaml_io import dump_knowledge_base, parse_knowledge_base
 from veiviser.dialogue import ConversationState, KnowledgeView, Texts, take_turn
-from veiviser.errors import KnowledgeBaseError, NotFound, VeiviserError
+from veiviser.errors import (
+    KnowledgeBaseError,
+    KnowledgeBaseProblem,
+    NotFound,
+    VeiviserError,
+)
 from veiviser.members.demo import demo_members
 from veiviser.nlu.decision import Decision
 from veiviser.service import Assistant, editing
@@ -33,6 +38,7 @@ from veiviser.web.admin import guard as guard_hooks
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
 from veiviser.web.admin.health import request_health
 from veiviser.web.admin.intent_form import PERSONAL, IntentFields
+from veiviser.web.admin.kb_problems import describe
 from veiviser.web.admin.pages import (
     AdminFeature,
     FormText,
@@ -568,7 +574,7 @@ async def import_kb(
     file: Annotated[UploadFile | None, File()] = None,
     mode: Annotated[str, Form()] = "merge",
 ) -> Response:
-    """Import an uploaded knowledge base; problems are listed file:line:problem."""
+    """Import an uploaded knowledge base; problems are listed by file and line."""
     name = (file.filename or "opplasting.yaml")[:200] if file else "opplasting.yaml"
     data = await file.read() if file is not None else b""
     problems = _import(request, name, data, merge=mode != "replace", actor=user)
@@ -577,7 +583,9 @@ async def import_kb(
             request,
             "admin/studio/kb.html",
             status_code=422,
-            problems=problems,
+            problems=[
+                {"file": p.file, "line": p.line, "text": describe(p)} for p in problems
+            ],
             imported=None,
             limit=settings_of(request).admin_upload_bytes,
         )
@@ -587,18 +595,20 @@ async def import_kb(
 
 def _import(
     request: Request, name: str, data: bytes, merge: bool, actor: StaffUser
-) -> list[dict]:
+) -> list[KnowledgeBaseProblem]:
     if not data.strip():
-        return [{"file": name, "line": None, "problem": "empty"}]
+        return [KnowledgeBaseProblem(name, None, "the file is empty", "empty")]
     try:
         text = data.decode("utf-8")
         kb = parse_knowledge_base(text, name)
         sessions = _assistant(request).sessions
         import_knowledge_base(sessions, kb, merge=merge, actor=actor.username)
-    except UnicodeDecodeError:
-        return [{"file": name, "line": None, "problem": "not_utf8"}]
+    except UnicodeDecodeError as error:
+        problem = f"not UTF-8 text (byte {error.start})"
+        params = {"byte": error.start}
+        return [KnowledgeBaseProblem(name, None, problem, "not_utf8", params)]
     except KnowledgeBaseError as error:
-        return [p.as_dict() for p in error.problems]
+        return error.problems
     log.info(
         "knowledge base imported in the admin by %s (merge=%s)", actor.username, merge
     )
