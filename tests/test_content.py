@@ -234,6 +234,15 @@ def test_problems_of_a_folder_follow_the_files_reading_order(tmp_path):
     assert files == ["10-intents.yaml", "50-groups.yaml", "90-declines.yaml"]
 
 
+def test_an_id_repeated_with_spaces_is_reported_at_its_line():
+    text = GOOD.replace("  - id: innmelding", "  - id: ' pris '")
+    text = text.replace("      - intent: innmelding", "      - intent: 'pris '")
+
+    [problem] = problems_of(text)
+
+    assert (problem.line, problem.code) == (17, "duplicate_intent_id")
+
+
 @pytest.mark.parametrize(
     "hostile_id", ["{a: 1}", "[1, 2]", "2024-01-01", "'<script>x</script>'"]
 )

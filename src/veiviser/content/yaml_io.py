@@ -268,13 +268,14 @@ def _validate(
     files: list[str],
 ) -> KnowledgeBase:
     problems = _reference_problems(merged, origins, name)
+    references_found = bool(problems)
     try:
         kb = KnowledgeBase.model_validate(merged)
     except ValidationError as error:
         for item in error.errors():
             # The model repeats a reference problem found above, without a
             # line; keep only the one that names the place.
-            if problems and item["type"] in REFERENCE_CODES:
+            if references_found and item["type"] in REFERENCE_CODES:
                 continue
             problems.append(_problem_from(item, merged, origins, name))
     if problems:
@@ -319,11 +320,14 @@ def _reference_problems(
 
     The model checks the same rules, but only once every field is valid and
     without line numbers; doing it here as well gives editors the exact place.
-    Only text ids are compared: any other value is the model's type problem.
+    Ids are compared as the model compares them, stripped; a value that is
+    not text is left to the model's type check.
     """
     intents = [i for i in merged.get("intents", []) if isinstance(i, dict)]
-    groups = {_text_id(g) for g in merged.get("groups", []) if isinstance(g, dict)}
-    known = {_text_id(intent) for intent in intents}
+    groups = {
+        _text(g.get("id")) for g in merged.get("groups", []) if isinstance(g, dict)
+    }
+    known = {_text(intent.get("id")) for intent in intents}
     seen: set[str] = set()
     problems: list[KnowledgeBaseProblem] = []
 
@@ -338,28 +342,28 @@ def _reference_problems(
     for index, intent in enumerate(merged.get("intents", [])):
         if not isinstance(intent, dict):
             continue
-        intent_id = _text_id(intent)
+        intent_id = _text(intent.get("id"))
         here = {"item_id": intent_id} if intent_id else {}
         if intent_id in seen:
             problem = f"intent id {intent_id!r} is used twice"
-            report(("intents", index, "id"), problem, REFERENCE_CODES[0], id=intent_id)
+            path = ("intents", index, "id")
+            report(path, problem, "duplicate_intent_id", id=intent_id)
         if intent_id is not None:
             seen.add(intent_id)
-        group = intent.get("group")
-        if isinstance(group, str) and group not in groups:
+        group = _text(intent.get("group"))
+        if group is not None and group not in groups:
             problem = f"no group has the id {group!r}"
             path = ("intents", index, "group")
-            report(path, problem, REFERENCE_CODES[1], group=group, **here)
+            report(path, problem, "unknown_group", group=group, **here)
         buttons = intent.get("buttons") or []
         for b_index, button in enumerate(buttons if isinstance(buttons, list) else []):
-            target = button.get("intent") if isinstance(button, dict) else None
-            if isinstance(target, str) and target not in known:
+            target = _text(button.get("intent")) if isinstance(button, dict) else None
+            if target is not None and target not in known:
                 problem = f"the button points to {target!r}, which is no intent"
                 path = ("intents", index, "buttons", b_index, "intent")
-                report(path, problem, REFERENCE_CODES[2], target=target, **here)
+                report(path, problem, "dangling_button", target=target, **here)
     return problems
 
 
-def _text_id(item: dict[str, Any]) -> str | None:
-    value = item.get("id")
-    return value if isinstance(value, str) else None
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) else None
