@@ -35,6 +35,11 @@ from veiviser.nlu.multi import split_questions
             ["what does it cost", "can I pay by invoice"],
             id="english-and",
         ),
+        pytest.param(
+            "hva koster kontingenten og dekker forsikringen tannlege",
+            ["hva koster kontingenten", "dekker forsikringen tannlege"],
+            id="verb-then-definite-noun-subject",
+        ),
     ],
 )
 def test_two_questions_are_split(text: str, parts: list[str]) -> None:
@@ -61,6 +66,13 @@ def test_two_questions_are_split(text: str, parts: list[str]) -> None:
         ),
         pytest.param("Hva er en tariffavtale? Hvem har den?", id="follow-up-sentence"),
         pytest.param("what is holiday pay and when do I get it", id="english-it"),
+        pytest.param(
+            "er medlem hos dere og har blitt syk, hva har jeg krav på",
+            id="statements-without-subject-then-question",
+        ),
+        pytest.param(
+            "er permittert og lurer på hva jeg får", id="statement-without-subject"
+        ),
     ],
 )
 def test_one_question_stays_whole(text: str) -> None:

@@ -62,6 +62,59 @@ _OPENERS = {
     "should",
     "could",
 }
+# Norwegian chat often drops the subject of a statement: "er medlem hos dere
+# og har blitt syk, hva har jeg krav på?" is context, then one question. A
+# clause opened by one of these verbs is a yes/no question only when a
+# subject follows the verb: a pronoun ("har jeg", "er det") or a definite
+# noun ("dekker forsikringen", "er kontingenten"). "er medlem", "har blitt
+# syk", "er permittert" are statements.
+_SUBJECT_VERBS = {
+    "kan",
+    "får",
+    "må",
+    "skal",
+    "bør",
+    "er",
+    "har",
+    "blir",
+    "vil",
+    "gjelder",
+    "finnes",
+    "dekker",
+    "koster",
+    "trenger",
+    "hjelper",
+}
+_SUBJECTS = {
+    "jeg",
+    "eg",
+    "du",
+    "han",
+    "hun",
+    "ho",
+    "den",
+    "det",
+    "vi",
+    "me",
+    "dere",
+    "de",
+    "dei",
+    "man",
+    "en",
+    "noen",
+    "nokon",
+    "noe",
+    "noko",
+    "alle",
+    "min",
+    "mitt",
+    "mine",
+    "dette",
+    "disse",
+    "dykk",
+}
+# Endings of a definite noun: -en, -et, -a, -ene, -ane.
+_DEFINITE = re.compile(r"\w{2,}(?:en|et|a|ene|ane)$")
 # A short second part that points back with one of these asks more about the
 # first part's subject ("hva er feriepenger, og når får jeg dem?"): one
 # question. A longer one names its own subject ("... og kan jeg trekke den fra
@@ -116,7 +169,7 @@ def _split_at_joiner(text: str) -> list[str]:
             continue
         if _points_back(second_words):
             continue
-        if second_words[0] in _OPENERS and _is_question(first_words):
+        if _opens_question(second_words) and _is_question(first_words):
             return [first, second]
     return [text]
 
@@ -128,6 +181,15 @@ def _points_back(words: list[str]) -> bool:
 
 
 def _is_question(words: list[str]) -> bool:
-    return bool(words) and (
-        words[0] in _OPENERS or any(w in _OPENERS for w in words[:3])
+    return any(_opens_question(words[start:]) for start in range(min(3, len(words))))
+
+
+def _opens_question(words: list[str]) -> bool:
+    if not words or words[0] not in _OPENERS:
+        return False
+    if words[0] not in _SUBJECT_VERBS:
+        return True
+    following = words[1:2]
+    return bool(following) and (
+        following[0] in _SUBJECTS or bool(_DEFINITE.fullmatch(following[0]))
     )
