@@ -482,6 +482,13 @@ def import_problems(client: TestClient, content: bytes) -> list[str]:
             b"intents: [\n", "opp.yaml:2: Filen er ikke gyldig YAML her.", id="yaml"
         ),
         pytest.param(
+            b"intents:\n  - id: x\n    title: &t [a, a, a, a, a, a, a, a, a, a]\n"
+            + b"    answer: &u [*t, *t, *t, *t, *t, *t, *t, *t, *t, *t]\n"
+            + b"    phrases: [*u, *u, *u, *u, *u, *u, *u, *u, *u, *u]\n",
+            "opp.yaml:3: Filen blir til mer enn",
+            id="alias-expansion",
+        ),
+        pytest.param(
             (INTENT + "intent: []\n").encode(),
             "opp.yaml:5: Seksjonen «intent» finnes ikke. Disse finnes: "
             "«groups», «intents»",

@@ -263,3 +263,33 @@ def test_problem_values_are_short_json_values():
     params = [p.params for p in problems]
     assert all(len(str(value)) <= 300 for ps in params for value in ps.values())
     json.dumps([p.as_dict() for p in problems])
+
+
+def alias_bomb(levels: int) -> str:
+    """Intents whose phrases list the previous list ten times, ``levels`` deep."""
+    lines = ["intents:"]
+    for level in range(levels):
+        items = ", ".join([f"*a{level - 1}" if level else "x"] * 10)
+        lines += [f"  - id: i{level}", "    title: T", "    answer: A"]
+        lines.append(f"    phrases: &a{level} [{items}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_file_that_expands_through_aliases_is_refused_at_its_line():
+    text = alias_bomb(7)  # under 1 kB standing for ten million phrases
+
+    [problem] = problems_of(text)
+
+    assert problem.code == "too_many_values"
+    assert problem.line == 5
+    assert problem.params["limit"] == len(text) + 1_000
+
+
+def test_a_file_that_reuses_a_value_through_an_alias_still_loads():
+    text = GOOD.replace("    title: Bli medlem", "    title: &same Bli medlem")
+    copy = "  - id: kopi\n    title: *same\n    phrases: [kopi]\n    answer: Svar.\n"
+    text = text.replace("decline_examples:", copy + "decline_examples:")
+
+    kb = parse_knowledge_base(text, "kb.yaml")
+
+    assert [i.title for i in kb.intents][-1] == "Bli medlem"

@@ -23,6 +23,13 @@ YAML_SUFFIXES = (".yaml", ".yml")
 LIST_SECTIONS = ("groups", "intents", "decline_examples")
 MAPPING_SECTIONS = ("organisation", "texts")
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# YAML aliases let a file of a few hundred bytes stand for millions of values
+# ("phrases: [*a, *a, ...]" nested a few levels), enough to fill the server's
+# memory. A file without aliases holds at most about one value per two bytes,
+# so one that expands past its own length plus a margin is refused, and no
+# file may hold more values than a very large knowledge base needs.
+MAX_VALUES = 500_000
+VALUES_MARGIN = 1_000
 
 Path_ = tuple[Any, ...]
 
@@ -159,7 +166,8 @@ def _parse_with_lines(text: str, name: str) -> tuple[Any, dict[Path_, int]]:
         if node is None:
             return {}, {}
         lines: dict[Path_, int] = {}
-        data = _construct(loader, node, (), lines, name)
+        limit = min(MAX_VALUES, len(text) + VALUES_MARGIN)
+        data = _construct(loader, node, (), lines, name, limit)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -179,7 +187,12 @@ def _construct(
     path: Path_,
     lines: dict[Path_, int],
     name: str,
+    limit: int,
 ) -> Any:
+    if len(lines) >= limit:
+        line = node.start_mark.line + 1
+        problem = f"the file expands to more than {limit} values (YAML aliases?)"
+        raise _error(name, line, problem, "too_many_values", limit=limit)
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -189,13 +202,15 @@ def _construct(
                 line = key_node.start_mark.line + 1
                 problem = f"the key {key!r} appears twice in the same mapping"
                 raise _error(name, line, problem, "duplicate_key", key=key)
-            result[key] = _construct(loader, value_node, (*path, key), lines, name)
+            result[key] = _construct(
+                loader, value_node, (*path, key), lines, name, limit
+            )
             # Point at the key, not at where its value happens to start.
             lines[(*path, key)] = key_node.start_mark.line + 1
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(loader, item, (*path, index), lines, name)
+            _construct(loader, item, (*path, index), lines, name, limit)
             for index, item in enumerate(node.value)
         ]
     return loader.construct_object(node, deep=True)
