@@ -210,6 +210,18 @@ def test_transcript_shows_the_whole_conversation_but_no_identity(
     assert "v-123" not in page.text
 
 
+def test_transcript_names_the_masked_kinds_in_norwegian(api, reader):
+    conversation = chat(
+        api, "skriv til ola@example.org eller 91234567, konto 1234.56.78903"
+    )
+
+    page = reader.get(f"/admin/log/{conversation['id']}")
+
+    assert "ola@example.org" not in page.text
+    assert "Maskert: e-post" in page.text
+    assert "email" not in page.text
+
+
 @pytest.mark.parametrize(
     "conversation_id", ["0" * 32, "not-an-id", "x" * 3000, "%3Cscript%3E"]
 )

@@ -22,6 +22,7 @@ from veiviser.service.assistant import Assistant
 from veiviser.service.staff import Role, StaffUser
 from veiviser.web.admin.auth import require_role
 from veiviser.web.admin.pages import AdminFeature, NavItem, render
+from veiviser.web.admin.texts import admin_texts
 
 ROLES = (Role.EDITOR, Role.TRAINER)
 router = APIRouter(prefix="/admin/log", include_in_schema=False)
@@ -136,6 +137,15 @@ async def transcript_page(
         conversation=conversation,
         lines=lines,
         member_messages=sum(1 for line in lines if line.message.role == "member"),
+        kind_names=masked_kind_names,
+    )
+
+
+def masked_kind_names(kinds: list[str]) -> str:
+    """The stored kinds of masked personal data, in the staff's words."""
+    texts = admin_texts()
+    return ", ".join(
+        texts.get(f"review.log.masked_kind.{kind}", kind) for kind in kinds
     )
 
 
