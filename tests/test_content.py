@@ -293,3 +293,78 @@ def test_a_file_that_reuses_a_value_through_an_alias_still_loads():
     kb = parse_knowledge_base(text, "kb.yaml")
 
     assert [i.title for i in kb.intents][-1] == "Bli medlem"
+
+
+# --- A file to merge into a stored knowledge base ---------------------------------
+
+STORED = parse_knowledge_base(GOOD, "lagret.yaml")
+
+TO_MERGE = """\
+intents:
+  - id: utmelding
+    title: Melde seg ut
+    group: medlemskap
+    phrases: [hvordan melder jeg meg ut]
+    answer: Send oss en e-post.
+    buttons:
+      - intent: pris
+"""
+
+
+def test_a_file_to_merge_may_point_at_stored_intents_and_groups():
+    kb = parse_knowledge_base(TO_MERGE, "opp.yaml", merge_into=STORED)
+
+    assert [intent.id for intent in kb.intents] == ["utmelding"]
+    assert kb.groups == []
+    assert kb.intent("utmelding").buttons[0].intent == "pris"
+
+
+def test_a_file_to_merge_with_a_button_to_nowhere_names_its_file_and_line():
+    text = TO_MERGE.replace("intent: pris", "intent: nope")
+
+    with pytest.raises(KnowledgeBaseError) as caught:
+        parse_knowledge_base(text, "opp.yaml", merge_into=STORED)
+
+    [problem] = caught.value.problems
+    assert (problem.file, problem.line, problem.code) == (
+        "opp.yaml",
+        8,
+        "dangling_button",
+    )
+    assert problem.params["target"] == "nope"
+
+
+def test_a_file_to_merge_reports_its_own_problems_at_their_lines():
+    text = TO_MERGE.replace("    title: Melde seg ut\n", "")
+    text += "  - id: utmelding\n    title: T\n    answer: A\n"
+
+    with pytest.raises(KnowledgeBaseError) as caught:
+        parse_knowledge_base(text, "opp.yaml", merge_into=STORED)
+
+    assert [(p.line, p.code) for p in caught.value.problems] == [
+        (2, "missing"),
+        (8, "duplicate_intent_id"),
+    ]
+
+
+def test_a_file_alone_may_not_point_at_intents_only_stored():
+    problems = problems_of(TO_MERGE)
+
+    assert [(p.line, p.code) for p in problems] == [
+        (4, "unknown_group"),
+        (8, "dangling_button"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "phrases", ["    phrases: []\n", ""], ids=["empty-list", "missing"]
+)
+@pytest.mark.parametrize("stored", [None, STORED], ids=["alone", "merge"])
+def test_an_intent_without_phrases_loads_for_buttons_to_lead_to(phrases, stored):
+    # Such an intent is never recognised in a message, but a button to it
+    # gives its answer: a follow-up that members reach only by pressing.
+    text = GOOD.replace("    phrases: [hvordan blir jeg medlem]\n", phrases)
+
+    kb = parse_knowledge_base(text, "kb.yaml", merge_into=stored)
+
+    assert kb.intent("innmelding").phrases == []

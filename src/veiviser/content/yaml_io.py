@@ -34,14 +34,19 @@ VALUES_MARGIN = 1_000
 Path_ = tuple[Any, ...]
 
 
-def load_knowledge_base(source: str | Path) -> KnowledgeBase:
+def load_knowledge_base(
+    source: str | Path, merge_into: KnowledgeBase | None = None
+) -> KnowledgeBase:
     """Load and validate a knowledge base from a YAML file or folder.
 
     Args:
         source: a ``.yaml`` file, or a folder whose ``.yaml`` files are merged.
+        merge_into: the stored knowledge base the source will be merged into;
+            buttons and groups may then point at its intents and groups.
 
     Returns:
-        The validated knowledge base.
+        The validated knowledge base. With ``merge_into`` it holds only the
+        source's own intents and groups, so it is whole once merged.
 
     Raises:
         KnowledgeBaseError: the source is missing or malformed; every problem
@@ -62,11 +67,18 @@ def load_knowledge_base(source: str | Path) -> KnowledgeBase:
     order = [str(file) for file in files]
     if problems:
         raise KnowledgeBaseError(_in_file_order(problems, order))
-    return _validate(merged, origins, str(path), order)
+    return _validate(merged, origins, str(path), order, merge_into)
 
 
-def parse_knowledge_base(text: str, name: str = "<upload>") -> KnowledgeBase:
+def parse_knowledge_base(
+    text: str, name: str = "<upload>", merge_into: KnowledgeBase | None = None
+) -> KnowledgeBase:
     """Validate a knowledge base given as YAML text (for uploads).
+
+    Args:
+        text: the YAML text.
+        name: the file name problems are reported with.
+        merge_into: as for :func:`load_knowledge_base`.
 
     Raises:
         KnowledgeBaseError: the text is malformed.
@@ -78,7 +90,7 @@ def parse_knowledge_base(text: str, name: str = "<upload>") -> KnowledgeBase:
     _merge(merged, origins, data, lines, name, problems)
     if problems:
         raise KnowledgeBaseError(_in_file_order(problems, [name]))
-    return _validate(merged, origins, name, [name])
+    return _validate(merged, origins, name, [name], merge_into)
 
 
 def dump_knowledge_base(kb: KnowledgeBase) -> str:
@@ -281,11 +293,12 @@ def _validate(
     origins: dict[Path_, tuple[str, int]],
     name: str,
     files: list[str],
+    merge_into: KnowledgeBase | None = None,
 ) -> KnowledgeBase:
-    problems = _reference_problems(merged, origins, name)
+    problems = _reference_problems(merged, origins, name, merge_into)
     references_found = bool(problems)
     try:
-        kb = KnowledgeBase.model_validate(merged)
+        kb = KnowledgeBase.model_validate(_with_stored(merged, merge_into))
     except ValidationError as error:
         for item in error.errors():
             # The model repeats a reference problem found above, without a
@@ -295,7 +308,33 @@ def _validate(
             problems.append(_problem_from(item, merged, origins, name))
     if problems:
         raise KnowledgeBaseError(_in_file_order(problems, files))
-    return kb
+    return _without_stored(kb, merged) if merge_into is not None else kb
+
+
+def _with_stored(
+    merged: dict[str, Any], stored: KnowledgeBase | None
+) -> dict[str, Any]:
+    """``merged`` followed by the stored intents and groups it does not replace.
+
+    The model then checks references against the result of the merge. The
+    stored items come last, so a problem's index still points into the files.
+    """
+    if stored is None:
+        return merged
+    data = dict(merged)
+    for section in ("groups", "intents"):
+        own = merged.get(section, [])
+        ids = {_text(item.get("id")) for item in own if isinstance(item, dict)}
+        kept = [item for item in getattr(stored, section) if item.id not in ids]
+        data[section] = [*own, *kept]
+    return data
+
+
+def _without_stored(kb: KnowledgeBase, merged: dict[str, Any]) -> KnowledgeBase:
+    """``kb`` with only the groups and intents the files gave."""
+    groups = kb.groups[: len(merged.get("groups", []))]
+    intents = kb.intents[: len(merged.get("intents", []))]
+    return kb.model_copy(update={"groups": groups, "intents": intents})
 
 
 def _in_file_order(
@@ -329,20 +368,27 @@ REFERENCE_CODES = ("duplicate_intent_id", "unknown_group", "dangling_button")
 
 
 def _reference_problems(
-    merged: dict[str, Any], origins: dict[Path_, tuple[str, int]], name: str
+    merged: dict[str, Any],
+    origins: dict[Path_, tuple[str, int]],
+    name: str,
+    stored: KnowledgeBase | None = None,
 ) -> list[KnowledgeBaseProblem]:
     """Find duplicate ids and dangling references with their lines.
 
     The model checks the same rules, but only once every field is valid and
     without line numbers; doing it here as well gives editors the exact place.
     Ids are compared as the model compares them, stripped; a value that is
-    not text is left to the model's type check.
+    not text is left to the model's type check. References may also point
+    into ``stored``, the knowledge base the files will be merged into.
     """
     intents = [i for i in merged.get("intents", []) if isinstance(i, dict)]
     groups = {
         _text(g.get("id")) for g in merged.get("groups", []) if isinstance(g, dict)
     }
     known = {_text(intent.get("id")) for intent in intents}
+    if stored is not None:
+        groups |= {group.id for group in stored.groups}
+        known |= {intent.id for intent in stored.intents}
     seen: set[str] = set()
     problems: list[KnowledgeBaseProblem] = []
 
