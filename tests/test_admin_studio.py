@@ -428,13 +428,21 @@ def test_export_then_merge_import_round_trips(admin_client, assistant):
 INTENT = "intents:\n  - id: x\n    title: X\n    answer: Svar.\n"
 
 
-def import_problems(client: TestClient, content: bytes) -> list[str]:
-    """Upload ``content`` as opp.yaml and return the listed problems' text."""
-    response = client.post(
+def upload(client: TestClient, content: bytes, mode: str = "replace"):
+    """Upload ``content`` as opp.yaml, to replace or to merge."""
+    return client.post(
         "/admin/kb/import",
-        data={"mode": "replace", "csrf_token": page_csrf(client, "/admin/kb")},
+        data={"mode": mode, "csrf_token": page_csrf(client, "/admin/kb")},
         files={"file": ("opp.yaml", content, "application/yaml")},
+        follow_redirects=False,
     )
+
+
+def import_problems(
+    client: TestClient, content: bytes, mode: str = "replace"
+) -> list[str]:
+    """Upload ``content`` as opp.yaml and return the listed problems' text."""
+    response = upload(client, content, mode)
     assert response.status_code == 422
     alert = response.text.split('role="alert"')[1].split("</ul>")[0]
     items = re.findall(r"<li>(.*?)</li>", alert, flags=re.S)
@@ -509,6 +517,76 @@ def test_import_problems_are_listed_in_norwegian_with_file_and_line(
     problems = import_problems(admin_client, content)
 
     assert any(expected in problem for problem in problems), problems
+    assert editing.knowledge_base(assistant.sessions) == before
+
+
+# Replaces the stored intent of the same id; its buttons lead to an intent
+# only stored and to one without phrases, given here.
+MERGED = """\
+intents:
+  - id: innmelding
+    title: Bli medlem
+    phrases: [hvordan melder jeg meg inn, bli medlem, innmelding]
+    answer: Meld deg inn på nettsiden.
+    buttons:
+      - intent: ferie
+        label: Ferie som ny?
+      - intent: innmelding_frist
+  - id: innmelding_frist
+    title: Når gjelder medlemskapet
+    phrases: []
+    answer: Fra den første i måneden etter innmeldingen.
+"""
+
+
+def test_merge_import_may_point_buttons_at_stored_intents(admin_client, assistant):
+    response = upload(admin_client, MERGED.encode(), "merge")
+
+    assert response.status_code == 303
+    assert live_trainer_of(admin_client).wait_idle(120)
+    opened = admin_client.post(f"{API}/conversations").json()
+    headers = {"Authorization": f"Bearer {opened['token']}"}
+    url = f"{API}/conversations/{opened['id']}/messages"
+
+    def press(text: str) -> dict:
+        return admin_client.post(url, json={"text": text}, headers=headers).json()
+
+    reply = press("hvordan melder jeg meg inn")
+    labels = [b["label"] for b in reply["buttons"]]
+    assert reply["intent"] == "innmelding"
+    assert "Ferie som ny?" in labels and "Når gjelder medlemskapet" in labels
+    assert press("Ferie som ny?")["intent"] == "ferie"
+    press("hvordan melder jeg meg inn")
+    assert "første i måneden" in press("Når gjelder medlemskapet")["html"]
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "expected"),
+    [
+        pytest.param(
+            MERGED.replace("intent: ferie", "intent: nope"),
+            "merge",
+            "opp.yaml:7: Intensjon nr. 1 (id «innmelding»), knapp nr. 1, feltet "
+            "«intent»: knappen peker til «nope», men ingen intensjon har den id-en.",
+            id="merge-nowhere",
+        ),
+        pytest.param(
+            MERGED,
+            "replace",
+            "opp.yaml:7: Intensjon nr. 1 (id «innmelding»), knapp nr. 1, feltet "
+            "«intent»: knappen peker til «ferie», men ingen intensjon har den id-en.",
+            id="replace-stored-only",
+        ),
+    ],
+)
+def test_import_refuses_a_button_to_an_intent_it_would_not_have(
+    admin_client, assistant, content, mode, expected
+):
+    before = editing.knowledge_base(assistant.sessions)
+
+    problems = import_problems(admin_client, content.encode(), mode)
+
+    assert problems == [expected]
     assert editing.knowledge_base(assistant.sessions) == before
 
 

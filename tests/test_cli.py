@@ -91,6 +91,53 @@ def test_import_replaces_unless_merge_is_given(env, tmp_path):
     assert "id: lonn" in replaced and "id: ferie" not in replaced
 
 
+LONN = """\
+intents:
+  - id: lonn
+    title: Lønn
+    group: arbeid
+    phrases: [lønn, hva tjener jeg, lønnsoppgjør, når kommer lønna, lønnstrinn]
+    answer: Lønn er viktig.
+    buttons:
+      - intent: ferie
+"""
+
+
+def test_merge_import_may_point_at_stored_intents_and_the_button_works(env, tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(LONN, encoding="utf-8")
+    run(env, "import", "--no-train", env["VEIVISER_KB"])
+
+    result = run(env, "import", "--merge", str(extra))
+    chat = run(env, "chat", input="lønnsoppgjør\n1\n/slutt\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Lønn er viktig." in chat.output
+    assert "[1] Ferie og feriepenger" in chat.output
+    assert "25 virkedager" in chat.output
+
+
+@pytest.mark.parametrize(
+    ("text", "merge"),
+    [
+        pytest.param(LONN.replace("intent: ferie", "intent: nope"), True, id="merge"),
+        pytest.param(LONN, False, id="replace"),
+    ],
+)
+def test_import_of_a_button_to_nowhere_names_file_and_line(env, tmp_path, text, merge):
+    # Merged, the file may point at stored intents; replacing, only at its own.
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(text, encoding="utf-8")
+    run(env, "import", "--no-train", env["VEIVISER_KB"])
+    before = run(env, "export", "-").output
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        run(env, "import", "--no-train", *(["--merge"] if merge else []), str(extra))
+
+    assert "extra.yaml:8: intents.0.buttons.0.intent" in raised.value.message
+    assert run(env, "export", "-").output == before
+
+
 def test_import_of_a_broken_file_names_file_and_line(env, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("intents:\n  - id: Ugyldig Id\n    title: x\n", encoding="utf-8")

@@ -19,17 +19,19 @@ from veiviser.settings import Settings
 def import_command(settings: Settings, path: str, merge: bool, no_train: bool) -> None:
     """Import a knowledge base from a YAML file or folder.
 
-    It replaces the stored one unless --merge is given; then a model is
-    trained, which running servers pick up by themselves.
+    It replaces the stored one unless --merge is given (then its buttons may
+    point at stored intents); then a model is trained, which running servers
+    pick up by themselves.
     """
     from veiviser.content import load_knowledge_base
     from veiviser.service import Assistant
-    from veiviser.service.knowledge import import_knowledge_base
+    from veiviser.service.knowledge import import_knowledge_base, stored_knowledge_base
     from veiviser.service.training import train_and_store
 
-    kb = load_knowledge_base(path)
     assistant = Assistant.open(settings, with_encoder=not no_train)
     try:
+        stored = stored_knowledge_base(assistant.sessions) if merge else None
+        kb = load_knowledge_base(path, merge_into=stored)
         revision = import_knowledge_base(assistant.sessions, kb, merge=merge)
         how = "merged into" if merge else "replaced"
         click.echo(f"Knowledge base {how} the stored one (revision {revision}).")

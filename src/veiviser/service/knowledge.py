@@ -88,6 +88,9 @@ def import_knowledge_base(
 
 
 def _validated_merge(current: KnowledgeBase, extra: KnowledgeBase) -> KnowledgeBase:
+    # The file was checked against the stored knowledge base when it was read
+    # (``merge_into``), with its lines; this catches one changed since then,
+    # such as an intent archived in between.
     try:
         return merge_knowledge_bases(current, extra)
     except ValidationError as error:
@@ -110,14 +113,19 @@ def import_if_empty(sessions: sessionmaker[Session], source: str | Path) -> bool
     return True
 
 
+def stored_knowledge_base(sessions: sessionmaker[Session]) -> KnowledgeBase | None:
+    """The stored knowledge base, or ``None`` before the first import."""
+    with sessions() as session:
+        return read_knowledge_base(session)
+
+
 def export_knowledge_base(sessions: sessionmaker[Session]) -> KnowledgeBase:
     """The stored knowledge base.
 
     Raises:
         NotFound: nothing has been imported yet.
     """
-    with sessions() as session:
-        kb = read_knowledge_base(session)
+    kb = stored_knowledge_base(sessions)
     if kb is None:
         raise NotFound("The database holds no knowledge base yet; import one.")
     return kb

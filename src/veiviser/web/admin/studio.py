@@ -28,7 +28,7 @@ from veiviser.errors import (
 from veiviser.members.demo import demo_members
 from veiviser.nlu.decision import Decision
 from veiviser.service import Assistant, editing
-from veiviser.service.knowledge import import_knowledge_base
+from veiviser.service.knowledge import import_knowledge_base, stored_knowledge_base
 from veiviser.service.members import editor_placeholders, preview_personal_answer
 from veiviser.service.runtime import encoder_label
 from veiviser.service.training import LiveTrainer
@@ -600,8 +600,9 @@ def _import(
         return [KnowledgeBaseProblem(name, None, "the file is empty", "empty")]
     try:
         text = data.decode("utf-8")
-        kb = parse_knowledge_base(text, name)
         sessions = _assistant(request).sessions
+        stored = stored_knowledge_base(sessions) if merge else None
+        kb = parse_knowledge_base(text, name, merge_into=stored)
         import_knowledge_base(sessions, kb, merge=merge, actor=actor.username)
     except UnicodeDecodeError as error:
         problem = f"not UTF-8 text (byte {error.start})"
