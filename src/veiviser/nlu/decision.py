@@ -55,7 +55,16 @@ class Policy:
     multi: float = 0.55
 
     def decide(self, candidates: list[Candidate], oos_confidence: float) -> Decision:
-        """Decide from in-scope candidates (best first) and the oos score."""
+        """Decide from in-scope candidates (best first) and the oos score.
+
+        The model is asked which topic was meant in two cases: the best two
+        are within ``clarify_margin`` of each other, or the best alone is
+        below the decline threshold while the best two together reach it
+        (the message is about one of two topics, which one is unclear; a
+        decline would send away a member the model nearly understood). Either
+        way the second must reach half the threshold, and the oos score must
+        not beat the best.
+        """
         alternatives = tuple(candidates[:5])
         if not candidates:
             return Decision("decline", (), 0.0, alternatives)
@@ -64,21 +73,20 @@ class Policy:
             return Decision("decline", (), best.confidence, alternatives)
         second = candidates[1] if len(candidates) > 1 else Candidate("", 0.0)
         close = best.confidence - second.confidence < self.clarify_margin
+        unsure = close or best.confidence < self.decline
         floor = self.decline / 2
-        if (
-            close
-            and second.confidence >= floor
-            and best.confidence + second.confidence >= self.decline
-        ):
-            offered = [
+        # A second at half the threshold or more makes the best two reach
+        # the threshold together.
+        if unsure and second.confidence >= floor:
+            third = [
                 c
-                for c in candidates[:3]
+                for c in candidates[2:3]
                 if best.confidence - c.confidence < 2 * self.clarify_margin
                 and c.confidence >= floor
             ]
             return Decision(
                 "clarify",
-                tuple(c.intent for c in offered),
+                tuple(c.intent for c in [best, second, *third]),
                 best.confidence,
                 alternatives,
             )
