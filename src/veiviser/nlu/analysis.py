@@ -3,8 +3,9 @@
 Three views of one message: stems for word n-grams, folded and spell-corrected
 tokens for character n-grams, and a repaired surface text for the dense
 encoder: the message as written, case and punctuation kept (the encoder reads
-both), with only typos fixed and ASCII spellings turned back into æ/ø/å where
-the training phrases use them.
+both; only a message typed in capitals or Title Case is lower-cased), with
+only typos fixed and ASCII spellings turned back into æ/ø/å where the training
+phrases use them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from veiviser.text import fold, normalize, stem, tokenize
+from veiviser.text import calm_case, fold, normalize, stem, tokenize
 from veiviser.text.spelling import SpellingCorrector
 from veiviser.text.tokens import map_tokens
 
@@ -65,7 +66,9 @@ class Analyser:
         return Analysed(
             stems=" ".join(stems),
             folded=" ".join(corrected),
-            surface=map_tokens(normalize(text, casefold=False), self._repair),
+            surface=map_tokens(
+                calm_case(normalize(text, casefold=False)), self._repair
+            ),
         )
 
     def _repair(self, token: str) -> str:

@@ -86,6 +86,30 @@ def normalize(text: str, *, casefold: bool = True) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# A word for the shouting test: two or more letters, no digits.
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def calm_case(text: str) -> str:
+    """Lower-case a message typed in capitals or with Every Word Capitalised.
+
+    Members who type "HVA KOSTER MEDLEMSKAP" mean what "hva koster
+    medlemskap" means, but the sentence encoder reads case, and capitals it
+    has rarely seen move the sentence far from its topic. A message is calmed
+    when most of its words are in capitals, or when it has three or more
+    words and every one starts with a capital and goes on in lower case. A
+    normal sentence with an acronym ("Hva gir NAV meg?") is left as written.
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return text
+    shouted = sum(word.isupper() for word in words)
+    titled = sum(word[0].isupper() and word[1:].islower() for word in words)
+    if 2 * shouted > len(words) or (len(words) >= 3 and titled == len(words)):
+        return text.lower()
+    return text
+
+
 def fold(token: str) -> str:
     """Fold æ/ø/å and their ASCII spellings to one form.
 
