@@ -644,3 +644,138 @@ def test_new_forms_are_masked_once_and_idempotently():
 )
 def test_kept_contact_details_stay_and_the_rest_is_masked(text, keep, expected):
     assert mask_personal_data(text, keep=keep).text == expected
+
+
+FNR_SPLIT = FODSELSNUMRE[1]
+KONTO_SPLIT = KONTONUMRE[1]
+
+
+@pytest.mark.parametrize(
+    ("written", "kind"),
+    [
+        pytest.param(
+            f"{FNR_SPLIT[:2]} {FNR_SPLIT[2:4]} {FNR_SPLIT[4:6]} {FNR_SPLIT[6:]}",
+            FNR,
+            id="fnr-pairs-then-five",
+        ),
+        pytest.param(f"{FNR_SPLIT[:6]} - {FNR_SPLIT[6:]}", FNR, id="fnr-spaced-dash"),
+        pytest.param(f"{FNR_SPLIT[:6]}.{FNR_SPLIT[6:]}", FNR, id="fnr-dot"),
+        pytest.param(
+            f"{FNR_SPLIT[:6]} {FNR_SPLIT[6:8]} {FNR_SPLIT[8:]}",
+            FNR,
+            id="fnr-six-two-three",
+        ),
+        pytest.param(f"{FNR_SPLIT[:6]}/{FNR_SPLIT[6:]}", FNR, id="fnr-slash"),
+        pytest.param(f"{FNR_SPLIT[:6]}_{FNR_SPLIT[6:]}", FNR, id="fnr-underscore"),
+        pytest.param(
+            f"{KONTO_SPLIT[:4]}. {KONTO_SPLIT[4:6]}. {KONTO_SPLIT[6:]}",
+            KONTO,
+            id="account-dot-space",
+        ),
+        pytest.param(
+            f"{KONTO_SPLIT[:4]}, {KONTO_SPLIT[4:6]}, {KONTO_SPLIT[6:]}",
+            KONTO,
+            id="account-comma-space",
+        ),
+        pytest.param(
+            f"{KONTO_SPLIT[:2]} {KONTO_SPLIT[2:4]} {KONTO_SPLIT[4:6]} "
+            f"{KONTO_SPLIT[6:]}",
+            KONTO,
+            id="account-pairs-then-five",
+        ),
+        pytest.param(
+            f"{KONTO_SPLIT[:4]} / {KONTO_SPLIT[4:6]} / {KONTO_SPLIT[6:]}",
+            KONTO,
+            id="account-spaced-slashes",
+        ),
+    ],
+)
+def test_split_number_with_valid_checksum_is_masked(written, kind):
+    assert_masked("Nummeret mitt er {} hvis dere trenger det.", written, kind)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "Nummeret er "
+            f"{with_wrong_check_digit(FNR_SPLIT)[:6]} - "
+            f"{with_wrong_check_digit(FNR_SPLIT)[6:]}.",
+            id="failed-checksum",
+        ),
+        pytest.param("Det kostet kr 1 500,00 i fjor.", id="amount-decimals"),
+        pytest.param("Beløpene var 1 500, 2 000, 3 500 og 4 000.", id="amount-list"),
+        pytest.param("Beløpet er 12 345 678,90 kroner.", id="amount-large"),
+        pytest.param("Møtene er 12.03.2026, 14.03.2026 og 16.03.", id="date-list"),
+        pytest.param("Vakta går 08.00-16.00, 16.00-24.00.", id="time-list"),
+        pytest.param("Faktura 2026-000123 og 2026-000124.", id="invoice-numbers"),
+        pytest.param("Saksnummer 2025/12345, sak 12.", id="case-number"),
+    ],
+)
+def test_split_numbers_that_are_not_personal_stay(text):
+    assert mask_personal_data(text) == MaskResult(text, ())
+
+
+def test_split_digits_in_a_longer_run_stay():
+    # The eleven digits are a valid account number, but one more group follows,
+    # so the run is a list of numbers rather than one number.
+    text = f"{KONTO_SPLIT[:4]}, {KONTO_SPLIT[4:6]}, {KONTO_SPLIT[6:]}, 17"
+
+    assert mask_personal_data(text) == MaskResult(text, ())
+
+
+def test_split_number_beside_masked_phone_is_masked_idempotently():
+    split = f"{FNR_SPLIT[:2]} {FNR_SPLIT[2:4]} {FNR_SPLIT[4:6]} {FNR_SPLIT[6:]}"
+
+    once = mask_personal_data(f"Ring 91234567 {split}")
+
+    assert once.text == "Ring [telefonnummer] [fødselsnummer]"
+    assert once.found == (TELEFON, FNR)
+    assert mask_personal_data(once.text) == MaskResult(once.text, ())
+
+
+def test_phone_inside_split_digits_failing_checksum_is_masked():
+    text = "Referanse 123 912 34 567"
+
+    assert mask_personal_data(text).text == "Referanse 123 [telefonnummer]"
+
+
+def test_telefonnummer_five_three_grouping_is_masked():
+    assert_masked("Ring meg på {} etter fire.", "91234 567", TELEFON)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Summen ble 91234 567 kr.", id="amount-kr"),
+        pytest.param("Referanse 12345 678.", id="first-digit-one"),
+    ],
+)
+def test_five_three_numbers_that_are_no_phone_stay(text):
+    assert mask_personal_data(text) == MaskResult(text, ())
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        pytest.param("ola (at) eksempel.no", id="parenthesised-at"),
+        pytest.param("ola(at)eksempel.no", id="parenthesised-at-no-spaces"),
+        pytest.param("ola [at] eksempel [dot] no", id="bracketed-at-and-dot"),
+        pytest.param("Ola.Nordmann [AT] post.eksempel.no", id="upper-case-at"),
+        pytest.param("ola at eksempel dot no", id="spelled-at-and-dot"),
+    ],
+)
+def test_email_written_with_at_in_words_is_masked(address):
+    assert_masked("Svar meg på {} i dag.", address, EMAIL)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Jeg vet at eksempelet er riktig.", id="conjunction-at"),
+        pytest.param("Han sa at Oslo.no er nede.", id="conjunction-at-domain"),
+        pytest.param("Skriv (at) eller @ i adressen.", id="at-in-brackets-alone"),
+    ],
+)
+def test_email_lookalikes_with_at_in_words_stay(text):
+    assert mask_personal_data(text) == MaskResult(text, ())

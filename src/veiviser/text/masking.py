@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -67,6 +67,19 @@ _LOCAL_PART = r"[\w.+%\-\u0300-\u036f]{1,64}"
 # The top-level domain starts with a letter and may hold digits and hyphens
 # after it, as the ASCII form of a non-Latin domain does ("xn--p1ai").
 _EMAIL = rf"{_LOCAL_PART}@(?:[\w\-]{{1,63}}\.){{1,8}}[^\W\d_][\w\-]+"
+# Addresses written to dodge harvesters: "ola (at) eksempel.no", "ola [at]
+# eksempel [dot] no". The bracketed words cannot be ordinary text. Spelled
+# out without brackets, both "at" and "dot" are needed: "at" alone is the
+# Norwegian conjunction, while "dot" before a top-level domain is not a word.
+_AT_BRACKETED = r" ?[(\[](?i:at)[)\]] ?"
+_DOT_BRACKETED = r"(?:\.| ?[(\[](?i:dot)[)\]] ?)"
+_EMAIL_BRACKETED = (
+    rf"{_LOCAL_PART}{_AT_BRACKETED}"
+    rf"(?:[\w\-]{{1,63}}{_DOT_BRACKETED}){{1,8}}[^\W\d_][\w\-]+"
+)
+_EMAIL_SPELLED = (
+    rf"\b{_LOCAL_PART} (?i:at) (?:[\w\-]{{1,63}} (?i:dot) ){{1,8}}[^\W\d_][\w\-]+"
+)
 _IBAN = r"[Nn][Oo]\d\d(?: ?\d){11}(?!\d)"
 _ACCOUNT = r"(?<!\d)\d{4}[ .\-]\d\d[ .\-]\d{5}(?!\d)"
 # The bank's 4.3.4 grouping ("1234-567-0007") seen on some printed forms.
@@ -85,29 +98,48 @@ _DATED_ID = (
     r"(?<!\d)(?P<dd>\d\d)(?P<dsep>[./\-])(?P<mm>\d\d)(?P=dsep)"
     r"(?P<yyyy>\d\d(?:\d\d)?)[ \-](?P<pnr>\d{5})(?!\d)"
 )
+# Eleven digits in any other grouping: "15 05 85 10170", "150585 - 10170",
+# "1503, 12, 34562", "150585/10170". Digits may be split by a space or by a
+# dot, comma, hyphen, slash or underscore with at most one space either side.
+# Since such groups are also how amounts, dates and lists are written, only a
+# number with a valid ID or account checksum is masked (see _classify), and
+# only when the run of split digits is exactly these eleven: a longer run
+# ("1 500, 2 000, 3 500") is a list of numbers, not one.
+# Limitation: a split number that fails both checksums (a typo) is stored as
+# written, and so is one joined to a further number by a separator ("1503. 12.
+# 34562, 2 stk"); cue words ("fnr", "konto") would let both be masked.
+_SPLIT = r"(?: ?[.,/_\-] ?| )"
+_ELEVEN_SPLIT = (
+    r"(?<!\d)(?<!\d[ .,/_\-])(?<!\d [.,/_\-])(?<!\d[.,/_\-] )(?<!\d [.,/_\-] )"
+    rf"\d(?:{_SPLIT}?\d){{10}}(?!{_SPLIT}?\d)"
+)
+
+
+# A following currency ("på 2345 6789 kr") or decimal part marks an amount.
+_NOT_AMOUNT = r"(?!\s*(?i:kr\b|kroner|nok\b|,-|[.,]\d))"
 
 
 def _phone_groups(separator: str) -> str:
     """Return the Norwegian phone groupings; ``separator`` names a group.
 
     The 3-2-3 grouping may use spaces, dots or hyphens ("912-34-567"), the
-    same one twice; each use needs its own group name.
+    same one twice; each use needs its own group name. The 5-3 grouping
+    ("91234 567") is no amount ("12345 678 kr") when no currency follows.
     """
     return (
         rf"\d{{8}}|\d\d(?: \d\d){{3}}"
         rf"|\d{{3}}(?P<{separator}>[ .\-])\d\d(?P={separator})\d{{3}}"
+        rf"|\d{{5}} \d{{3}}{_NOT_AMOUNT}"
     )
 
 
 _PHONE = rf"(?<!\d)(?:{_phone_groups('sep323')})(?!\d)"
 # The 4-4 grouping also after a word that announces a phone number ("ring",
-# "tlf", "mobil", "nr", "på" ...). Only the number is masked, not the word. A
-# following currency ("på 2345 6789 kr") or decimal part marks an amount.
+# "tlf", "mobil", "nr", "på" ...). Only the number is masked, not the word.
 _PHONE_CUE = (
     r"(?i:\b(?:ring\w*|tlf|telefon\w*|mobil\w*|nr|nummer\w*|sms|på)"
     r"[.:]?(?:\s+(?:er|mitt|min|meg|til))*\s*)"
 )
-_NOT_AMOUNT = r"(?!\s*(?i:kr\b|kroner|nok\b|,-|[.,]\d))"
 # A third group ("1503 8510 190") makes it an ID number, not a phone.
 # Limitation: after a cue word, an amount written without a unit ("økte på
 # 2345 6789") is masked as a phone number; only the unit tells them apart.
@@ -133,6 +165,8 @@ _PHONE_INTL = r"\(?\+\d(?:[ \-]?\(?\d\)?){6,14}(?!\d)"
 # international form, which would also accept them.
 _SHAPES = {
     "email": _EMAIL,
+    "email_bracketed": _EMAIL_BRACKETED,
+    "email_spelled": _EMAIL_SPELLED,
     "iban": _IBAN,
     "dated_id": _DATED_ID,
     "account": _ACCOUNT,
@@ -146,6 +180,12 @@ _SHAPES = {
 }
 _MASKED_GROUP = {"phone_cued": "cued_number"}
 _ITEM = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _SHAPES.items()))
+# Split digits are looked for in a second pass, over a copy in which the items
+# of the first are blanked out. A shape that needs no checksum thus wins where
+# both match, and the run of split digits is bounded the same way in the
+# masked text, which keeps masking idempotent.
+_SPLIT_ITEM = re.compile(f"(?P<eleven_split>{_ELEVEN_SPLIT})")
+_BLANK = "#"
 
 # Norwegian numbers begin with 2 to 9; eight digits that begin with 0 or 1 and
 # carry no country code are more likely an invoice or reference number.
@@ -192,12 +232,7 @@ def mask_personal_data(text: str, keep: Collection[str] = ()) -> MaskResult:
     pieces: list[str] = []
     found: list[PersonalData] = []
     copied_up_to = 0
-    for candidate in _ITEM.finditer(text.translate(_PLAIN_SEPARATORS)):
-        kind = _classify(candidate)
-        if kind is None:
-            continue
-        # A cued phone number matched its cue word too; only the number goes.
-        start, end = candidate.span(_MASKED_GROUP.get(candidate.lastgroup, 0))
+    for start, end, kind in _spans(text.translate(_PLAIN_SEPARATORS)):
         if kept and _comparable(text[start:end]) in kept:
             continue
         pieces += (text[copied_up_to:start], TOKENS[kind])
@@ -206,6 +241,37 @@ def mask_personal_data(text: str, keep: Collection[str] = ()) -> MaskResult:
 
     pieces.append(text[copied_up_to:])
     return MaskResult("".join(pieces), tuple(found))
+
+
+def _spans(plain: str) -> list[tuple[int, int, PersonalData]]:
+    """Return the start, end and kind of every personal item, in order."""
+    spans = list(_items(_ITEM, plain))
+    blanked = list(plain)
+    for start, end, _ in spans:
+        blanked[start:end] = _BLANK * (end - start)
+    spans += _items(_SPLIT_ITEM, "".join(blanked))
+    return sorted(spans)
+
+
+def _items(
+    pattern: re.Pattern[str], plain: str
+) -> Iterator[tuple[int, int, PersonalData]]:
+    """Yield the span and kind of each item ``pattern`` finds in ``plain``.
+
+    A candidate that :func:`_classify` rejects does not hide the text it
+    covered: the search goes on one character after its start, so that a
+    phone number inside a rejected date is still found.
+    """
+    position = 0
+    while candidate := pattern.search(plain, position):
+        kind = _classify(candidate)
+        if kind is None:
+            position = candidate.start() + 1
+            continue
+        # A cued phone number matched its cue word too; only the number goes.
+        start, end = candidate.span(_MASKED_GROUP.get(candidate.lastgroup, 0))
+        yield start, end, kind
+        position = candidate.end()
 
 
 def _comparable(item: str) -> str:
@@ -222,7 +288,7 @@ def _classify(candidate: re.Match[str]) -> PersonalData | None:
     """Return the kind of a candidate item, or None if it is not personal."""
     digits = _digits(candidate.group())
     match candidate.lastgroup:
-        case "email":
+        case "email" | "email_bracketed" | "email_spelled":
             return PersonalData.EMAIL
         case "iban":
             return PersonalData.KONTONUMMER
@@ -232,6 +298,8 @@ def _classify(candidate: re.Match[str]) -> PersonalData | None:
             return _classify_account_grouping(digits)
         case "account_434" | "eleven" | "eleven_grouped":
             return _classify_eleven_digits(digits)
+        case "eleven_split":
+            return _classify_split_digits(digits)
         case "phone_cued" if _digits(candidate["cued_number"])[0] not in (
             _PHONE_FIRST_DIGITS
         ):
@@ -257,6 +325,13 @@ def _classify_eleven_digits(digits: str) -> PersonalData:
     # number with a typing error, which identifies the member just as well;
     # masking an unknown number costs far less than storing a real one.
     return PersonalData.NUMMER
+
+
+def _classify_split_digits(digits: str) -> PersonalData | None:
+    # Unlike eleven digits written as one number, split digits are often
+    # several numbers side by side, so a failed checksum means "not personal".
+    kind = _classify_eleven_digits(digits)
+    return None if kind is PersonalData.NUMMER else kind
 
 
 def _classify_dated_id(candidate: re.Match[str]) -> PersonalData | None:
