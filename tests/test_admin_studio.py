@@ -590,6 +590,44 @@ def test_import_refuses_a_button_to_an_intent_it_would_not_have(
     assert editing.knowledge_base(assistant.sessions) == before
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"intents: []\n", "uten aktive intensjoner", id="no-intents"),
+        pytest.param(
+            b"organisation:\n  name: Nytt\n", "uten aktive intensjoner", id="org-only"
+        ),
+        pytest.param(
+            b"a: " + b"[" * 5000,
+            "opp.yaml:1: Verdiene i filen ligger for mange",
+            id="deep",
+        ),
+    ],
+)
+def test_replace_import_that_would_empty_the_knowledge_base_is_refused(
+    admin_client, assistant, content, expected
+):
+    before = editing.knowledge_base(assistant.sessions)
+
+    problems = import_problems(admin_client, content, "replace")
+
+    assert len(problems) == 1 and expected in problems[0], problems
+    assert editing.knowledge_base(assistant.sessions) == before
+
+
+def test_merge_import_of_only_the_organisation_keeps_the_intents(
+    admin_client, assistant
+):
+    before = editing.knowledge_base(assistant.sessions)
+
+    response = upload(admin_client, b"organisation:\n  name: Nytt navn\n", "merge")
+
+    after = editing.knowledge_base(assistant.sessions)
+    assert response.status_code == 303
+    assert after.organisation.name == "Nytt navn"
+    assert after.intents == before.intents
+
+
 def test_import_problems_show_no_english_developer_text(admin_client):
     broken = (
         INTENT

@@ -147,6 +147,32 @@ def test_import_of_a_broken_file_names_file_and_line(env, tmp_path):
     assert "broken.yaml:2" in raised.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param("", "the file is empty", id="empty"),
+        pytest.param("intents: []\n", "no active intents", id="no-intents"),
+        pytest.param(
+            "organisation:\n  name: Nytt\n", "no active intents", id="organisation"
+        ),
+        pytest.param("a: " + "[" * 5000, "nested too deeply", id="deep"),
+    ],
+)
+def test_import_that_would_empty_the_knowledge_base_is_refused(
+    env, tmp_path, text, problem
+):
+    source = tmp_path / "tom.yaml"
+    source.write_text(text, encoding="utf-8")
+    run(env, "import", "--no-train", env["VEIVISER_KB"])
+    before = run(env, "export", "-").output
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        run(env, "import", "--no-train", str(source))
+
+    assert "tom.yaml" in raised.value.message and problem in raised.value.message
+    assert run(env, "export", "-").output == before
+
+
 def test_import_then_train_stores_a_model(env):
     result = run(env, "import", env["VEIVISER_KB"])
 

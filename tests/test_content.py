@@ -295,6 +295,29 @@ def test_a_file_that_reuses_a_value_through_an_alias_still_loads():
     assert [i.title for i in kb.intents][-1] == "Bli medlem"
 
 
+@pytest.mark.parametrize(
+    "text", ["", "\n  \n", "# bare en kommentar\n"], ids=["empty", "blank", "comment"]
+)
+def test_an_empty_file_is_refused(tmp_path, text):
+    source = tmp_path / "tom.yaml"
+    source.write_text(text, encoding="utf-8")
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        load_knowledge_base(source)
+
+    [problem] = raised.value.problems
+    assert (problem.code, problem.file) == ("empty", str(source))
+
+
+def test_values_nested_thousands_deep_are_a_problem_at_their_line():
+    text = "organisation:\n  name: X\nintents: " + "[" * 5000 + "\n"
+
+    [problem] = problems_of(text)
+
+    assert problem.code == "too_deep"
+    assert problem.line == 3
+
+
 # --- A file to merge into a stored knowledge base ---------------------------------
 
 STORED = parse_knowledge_base(GOOD, "lagret.yaml")

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from test_store_support import open_assistant, settings_for, small_kb, write_kb
-from veiviser.content import Button, Intent, load_knowledge_base
+from veiviser.content import Button, Intent, KnowledgeBase, load_knowledge_base
 from veiviser.demo import KB_PATH
 from veiviser.errors import KnowledgeBaseError, StorageUnavailable
 from veiviser.service.knowledge import import_knowledge_base, merge_knowledge_bases
@@ -133,6 +133,43 @@ def test_merge_adds_new_and_replaces_same_id_intents(sessions):
     assert merged.intent("ferie").answer == "Nytt."
     assert merged.decline_examples.count("fortell meg en vits") == 1
     assert "ny avvisning" in merged.decline_examples
+
+
+def test_replacing_with_no_active_intents_is_refused_and_changes_nothing(sessions):
+    import_knowledge_base(sessions, small_kb())
+    drafts = small_kb()
+    drafts.intents = [i.model_copy(update={"status": "draft"}) for i in drafts.intents]
+
+    for kb in (small_kb(intents=[]), drafts):
+        with pytest.raises(KnowledgeBaseError) as raised:
+            import_knowledge_base(sessions, kb, source="tom.yaml")
+        [problem] = raised.value.problems
+        assert (problem.code, problem.file) == ("no_intents", "tom.yaml")
+
+    with sessions() as session:
+        assert read_knowledge_base(session) == small_kb()
+        assert kb_revision(session) == 1
+
+
+def test_merging_a_file_without_intents_keeps_the_stored_ones(sessions):
+    import_knowledge_base(sessions, small_kb())
+    organisation = {"name": "Nytt navn"}
+    extra = KnowledgeBase.model_validate({"organisation": organisation})
+
+    import_knowledge_base(sessions, extra, merge=True)
+
+    with sessions() as session:
+        merged = read_knowledge_base(session)
+    assert merged.organisation.name == "Nytt navn"
+    assert merged.intents == small_kb().intents
+
+
+def test_merging_without_intents_into_an_empty_database_is_refused(sessions):
+    with pytest.raises(KnowledgeBaseError):
+        import_knowledge_base(sessions, small_kb(intents=[]), merge=True)
+
+    with sessions() as session:
+        assert read_knowledge_base(session) is None
 
 
 def test_merge_that_breaks_a_reference_is_refused():

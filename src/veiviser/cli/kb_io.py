@@ -19,9 +19,10 @@ from veiviser.settings import Settings
 def import_command(settings: Settings, path: str, merge: bool, no_train: bool) -> None:
     """Import a knowledge base from a YAML file or folder.
 
-    It replaces the stored one unless --merge is given (then its buttons may
-    point at stored intents); then a model is trained, which running servers
-    pick up by themselves.
+    It replaces the whole stored one unless --merge is given (then its buttons
+    may point at stored intents); then a model is trained, which running
+    servers pick up by themselves. A file that is empty, or a result without
+    active intents, is refused and nothing changes.
     """
     from veiviser.content import load_knowledge_base
     from veiviser.service import Assistant
@@ -32,7 +33,9 @@ def import_command(settings: Settings, path: str, merge: bool, no_train: bool) -
     try:
         stored = stored_knowledge_base(assistant.sessions) if merge else None
         kb = load_knowledge_base(path, merge_into=stored)
-        revision = import_knowledge_base(assistant.sessions, kb, merge=merge)
+        revision = import_knowledge_base(
+            assistant.sessions, kb, merge=merge, source=path
+        )
         how = "merged into" if merge else "replaced"
         click.echo(f"Knowledge base {how} the stored one (revision {revision}).")
         if not no_train:

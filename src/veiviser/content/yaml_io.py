@@ -176,10 +176,18 @@ def _parse_with_lines(text: str, name: str) -> tuple[Any, dict[Path_, int]]:
     try:
         node = loader.get_single_node()
         if node is None:
-            return {}, {}
+            # Nothing but blanks and comments: storing it would replace the
+            # knowledge base with an empty one.
+            raise _error(name, None, "the file is empty", "empty")
         lines: dict[Path_, int] = {}
         limit = min(MAX_VALUES, len(text) + VALUES_MARGIN)
         data = _construct(loader, node, (), lines, name, limit)
+    except RecursionError:
+        # Thousands of nested brackets exhaust Python's stack while parsing.
+        # The reader's line is where the parser gave up, inside the brackets.
+        line = loader.line + 1
+        problem = "the values are nested too deeply"
+        raise _error(name, line, problem, "too_deep") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from veiviser.content import KnowledgeBase, load_knowledge_base
 from veiviser.content.problems import validation_problem
 from veiviser.demo import KB_PATH
-from veiviser.errors import KnowledgeBaseError, NotFound
+from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem, NotFound
 from veiviser.service import revisions
 from veiviser.store.knowledge import (
     has_knowledge_base,
@@ -61,21 +61,38 @@ def import_knowledge_base(
     *,
     merge: bool = False,
     actor: str = revisions.SYSTEM,
+    source: str = "<import>",
 ) -> int:
     """Store ``kb`` in place of the stored one, or merged into it.
 
-    The change is recorded in the revision log under ``actor``.
+    The change is recorded in the revision log under ``actor``. A result
+    without active intents is refused: the assistant would answer every
+    message with its fallback. So a replace needs a file with intents, while
+    a merge may bring only texts, declines or the organisation.
+
+    Args:
+        sessions: the database.
+        kb: the knowledge base read from ``source``.
+        merge: merge into the stored one instead of replacing it.
+        actor: who imports, for the revision log.
+        source: the file ``kb`` came from, named in a problem.
 
     Returns:
         The new knowledge-base revision.
 
     Raises:
-        KnowledgeBaseError: the merged result is inconsistent.
+        KnowledgeBaseError: the result is inconsistent or has no active
+            intents; nothing is stored.
     """
     with sessions.begin() as session:
         current = read_knowledge_base(session)
         if merge and current is not None:
             kb = _validated_merge(current, kb)
+        if not kb.active_intents():
+            problem = "the knowledge base would have no active intents"
+            raise KnowledgeBaseError(
+                [KnowledgeBaseProblem(source, None, problem, "no_intents")]
+            )
         revision = replace_knowledge_base(session, kb)
         revisions.record_import(session, actor, current, kb, merge)
     log.info(

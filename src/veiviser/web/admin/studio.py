@@ -603,7 +603,9 @@ def _import(
         sessions = _assistant(request).sessions
         stored = stored_knowledge_base(sessions) if merge else None
         kb = parse_knowledge_base(text, name, merge_into=stored)
-        import_knowledge_base(sessions, kb, merge=merge, actor=actor.username)
+        import_knowledge_base(
+            sessions, kb, merge=merge, actor=actor.username, source=name
+        )
     except UnicodeDecodeError as error:
         problem = f"not UTF-8 text (byte {error.start})"
         params = {"byte": error.start}
