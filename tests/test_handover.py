@@ -6,6 +6,7 @@ waiting times are tested at chosen moments, never by waiting.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -37,6 +38,9 @@ OSLO = ZoneInfo("Europe/Oslo")
 OPEN_MOMENT = datetime(2027, 3, 3, 10, 0, tzinfo=OSLO)
 NIGHT = datetime(2027, 3, 3, 22, 0, tzinfo=OSLO)
 ASCENSION_DAY = datetime(2027, 5, 6, 10, 0, tzinfo=OSLO)
+WIDGET_TEXTS = (
+    Path(__file__).parents[1] / "src/veiviser/web/static/widget/texts.nb.json"
+)
 
 
 class FrozenClock:
@@ -306,8 +310,34 @@ def test_member_and_advisor_chat_through_numbered_events(
     assert [e["kind"] for e in shown] == ["queued", "joined", "member", "advisor"]
     assert [e["seq"] for e in shown] == [1, 2, 3, 4]
     assert shown[2]["text"] == "Hei, mitt nr er [telefonnummer]"
-    assert shown[3]["advisor"] == "kari"
+    assert shown[3]["advisor"] is None
     assert handover(client, conversation, method="get").json()["state"] == "active"
+
+
+def test_member_events_never_carry_the_advisors_login_name(
+    client, conversation, fast_assistant
+):
+    handover_id = queued(client, conversation, fast_assistant)
+    fast_assistant.handover.claim(KARI, handover_id)
+    fast_assistant.handover.advisor_send(KARI, handover_id, "Hei! Hva gjelder det?")
+
+    response = handover(client, conversation, "/events", method="get")
+    staff_sees = fast_assistant.handover.conversation(KARI, handover_id).events
+
+    assert [e["kind"] for e in response.json()["events"]][-2:] == [
+        "joined",
+        "advisor",
+    ]
+    assert all(e["advisor"] is None for e in response.json()["events"])
+    assert KARI.username not in response.text
+    assert {e.advisor_name for e in staff_sees if e.kind != "queued"} == {"kari"}
+
+
+def test_widget_names_no_advisor_in_its_texts():
+    texts = json.loads(WIDGET_TEXTS.read_text(encoding="utf-8"))
+
+    assert texts["handover_joined"] == "En rådgiver tok samtalen."
+    assert "{advisor}" not in json.dumps(texts, ensure_ascii=False)
 
 
 def test_advisor_words_are_masked_except_the_office_contact_details(

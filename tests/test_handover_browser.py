@@ -174,7 +174,7 @@ def test_member_and_advisor_chat_live_and_a_reload_loses_nothing(browser, sites)
         # The advisor sees the anonymous member in the queue and takes them.
         advisor.get_by_role("button", name="Ta samtalen").click()
         advisor.wait_for_url("**/admin/handover/*")
-        widget(member, ".event").get_by_text("har kommet inn i samtalen").wait_for()
+        widget(member, ".event").get_by_text("En rådgiver tok samtalen.").wait_for()
 
         widget(member, "textarea.input").fill("Hei, jeg lurer på lønna mi")
         widget(member, "textarea.input").press("Enter")
@@ -245,7 +245,7 @@ def test_a_logged_in_member_who_consents_is_named_to_the_advisor(browser, sites)
         advisor.get_by_role("button", name="Ta samtalen").click()
         advisor.wait_for_url("**/admin/handover/*")
         assert "Kari Demodatter (medlemsnr. demo-kari)" in advisor.inner_text("main")
-        widget(member, ".event").get_by_text("har kommet inn i samtalen").wait_for()
+        widget(member, ".event").get_by_text("En rådgiver tok samtalen.").wait_for()
         advisor.get_by_role("button", name="Avslutt samtalen").click()
         widget(member, ".event").get_by_text("avsluttet samtalen").wait_for()
     finally:

@@ -160,7 +160,13 @@ class EventOut(BaseModel):
         "member", "advisor", "queued", "joined", "requeued", "returned", "ended"
     ]
     text: str | None
-    advisor: str | None = Field(description="The advisor's name on their events.")
+    advisor: str | None = Field(
+        default=None,
+        description=(
+            "Always null: staff log-in names are not shown to members, and "
+            "staff accounts have no display name yet."
+        ),
+    )
     after_message: int = Field(description="The chat message this follows.")
     created_at: datetime
 
@@ -170,7 +176,10 @@ class EventOut(BaseModel):
             seq=event.seq,
             kind=event.kind,  # type: ignore[arg-type]
             text=event.text,
-            advisor=event.advisor_name,
+            # The stored name is the advisor's log-in name, which would tell
+            # a member who to try passwords for; members read "En rådgiver".
+            # Limitation: advisors are anonymous to members; a display name on
+            # staff accounts would let the widget show a chosen name instead.
             after_message=event.message_seq,
             created_at=event.created_at,
         )
