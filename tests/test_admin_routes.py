@@ -179,3 +179,31 @@ def test_each_role_opens_exactly_its_routes(clients, route, role):
         assert response.status_code == 403
         assert "Rollen din gir ikke tilgang" in response.text
         assert response.headers["content-type"].startswith("text/html")
+
+
+# Ids no database row can have (SQLite and PostgreSQL hold signed 64 bits).
+HUGE_IDS = ["99999999999999999999999", str(2**63), str(-(2**63) - 1)]
+NUMERIC_ID_ROUTES = [
+    route
+    for route in PROTECTED
+    if any(
+        "{" + name + "}" in route.path and value.isdigit()
+        for name, value in PATH_VALUES.items()
+        if name.endswith("_id")
+    )
+]
+
+
+@pytest.mark.parametrize("huge", HUGE_IDS)
+@pytest.mark.parametrize("route", NUMERIC_ID_ROUTES, ids=str)
+def test_an_id_beyond_the_databases_range_is_an_unknown_id(clients, route, huge):
+    client = clients[Role.ADMINISTRATOR]
+    token = page_csrf(client, "/admin")
+    url = route.path
+    for name, value in PATH_VALUES.items():
+        url = url.replace("{" + name + "}", huge if value.isdigit() else value)
+
+    response = _call(client, AdminRoute(route.method, url, route.roles, True), token)
+
+    assert response.status_code == 404, response.text[:500]
+    assert "Fant ikke det du lette etter" in response.text

@@ -2,13 +2,13 @@
 
 A feature registers itself with one line in ``FEATURES``; ``install_admin``
 (called by ``create_app``) includes every router, collects the navigation
-and installs the handlers that turn auth failures into a redirect or a
-Norwegian page.
+and installs the handlers that turn auth failures and ids out of the
+database's range into a redirect or a Norwegian page.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from veiviser.web.admin import (
     guard,
@@ -17,6 +17,7 @@ from veiviser.web.admin import (
     insight,
     log,
     pages,
+    path_ids,
     review,
     revisions,
     studio,
@@ -48,5 +49,7 @@ def install_admin(app: FastAPI) -> None:
     admin_texts()  # a malformed or doubled text key stops the start here
     app.state.admin_nav = [item for feature in FEATURES for item in feature.nav]
     pages.install_handlers(app)
+    path_ids.install_handler(app)
+    in_range = [Depends(path_ids.ids_in_range)]
     for feature in FEATURES:
-        app.include_router(feature.router)
+        app.include_router(feature.router, dependencies=in_range)
