@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -186,13 +187,67 @@ def test_login_throttling_is_shared_by_processes_through_the_database(
             with pytest.raises(staff.LoginFailed):
                 staff.authenticate(sessions, "kari", "feil", "10.0.0.1", throttle)
 
-        # The right password no longer helps, from either process.
+        # From that address the right password no longer helps, in either
+        # process.
         for sessions in (assistant.sessions, other_process.sessions):
             with pytest.raises(staff.LoginThrottled) as throttled:
-                staff.authenticate(sessions, "kari", PASSWORD, "10.0.0.2", throttle)
+                staff.authenticate(sessions, "kari", PASSWORD, "10.0.0.1", throttle)
             assert 1 <= throttled.value.minutes <= 16
     finally:
         other_process.close()
+
+
+def test_login_lockout_by_a_stranger_does_not_lock_the_owner_out(assistant):
+    add_staff(assistant, Role.EDITOR, "kari")
+    throttle = staff.Throttle(max_failures=3, window=timedelta(minutes=15))
+    for _ in range(3):
+        with pytest.raises(staff.LoginFailed):
+            staff.authenticate(assistant.sessions, "kari", "feil", "10.6.6.6", throttle)
+
+    user = staff.authenticate(
+        assistant.sessions, "kari", PASSWORD, "10.0.0.1", throttle
+    )
+
+    assert user.username == "kari"
+    with pytest.raises(staff.LoginThrottled):
+        staff.authenticate(assistant.sessions, "kari", PASSWORD, "10.6.6.6", throttle)
+
+
+def test_login_owner_success_keeps_a_strangers_failures_counted(assistant):
+    add_staff(assistant, Role.EDITOR, "kari")
+    throttle = staff.Throttle(max_failures=3, window=timedelta(minutes=15))
+    for _ in range(2):
+        with pytest.raises(staff.LoginFailed):
+            staff.authenticate(assistant.sessions, "kari", "feil", "10.6.6.6", throttle)
+
+    staff.authenticate(assistant.sessions, "kari", PASSWORD, "10.0.0.1", throttle)
+
+    with assistant.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 2
+
+
+def test_login_many_addresses_failing_one_account_reach_its_ceiling(assistant):
+    add_staff(assistant, Role.EDITOR, "kari")
+    throttle = staff.Throttle(max_failures=2, window=timedelta(minutes=15))
+    addresses = [f"10.1.0.{number}" for number in range(20)]
+    for address in addresses:
+        for _ in range(2):
+            with pytest.raises(staff.LoginFailed):
+                staff.authenticate(
+                    assistant.sessions, "kari", "feil", address, throttle
+                )
+
+    assert throttle.max_account_failures == 40
+    with pytest.raises(staff.LoginThrottled):
+        staff.authenticate(assistant.sessions, "kari", PASSWORD, "10.2.0.1", throttle)
+    # Another account is untouched by the ceiling.
+    add_staff(assistant, Role.EDITOR, "ola")
+    assert (
+        staff.authenticate(
+            assistant.sessions, "ola", PASSWORD, "10.2.0.1", throttle
+        ).username
+        == "ola"
+    )
 
 
 def test_throttled_login_opens_again_after_the_window(assistant):
@@ -234,6 +289,22 @@ def test_login_page_says_when_throttled(client, assistant):
 
     assert response.status_code == 429
     assert "For mange mislykkede forsøk" in response.text
+
+
+def test_login_page_counts_failures_per_forwarded_client_address(assistant):
+    # Behind a trusted proxy, the address is the one the rate limit uses.
+    settings = replace(assistant.settings, trusted_proxies=("127.0.0.1/32",))
+    app = create_app(settings, assistant)
+    add_staff(assistant, Role.EDITOR, "kari")
+    stranger = TestClient(app, client=("127.0.0.1", 40000))
+    stranger.headers["X-Forwarded-For"] = "203.0.113.66"
+    owner = TestClient(app, client=("127.0.0.1", 40001))
+    owner.headers["X-Forwarded-For"] = "198.51.100.7"
+    for _ in range(settings.login_max_failures):
+        assert login(stranger, "kari", "feil-passord").status_code == 401
+
+    assert login(stranger, "kari").status_code == 429
+    assert login(owner, "kari").status_code == 303
 
 
 def test_deactivated_account_cannot_log_in(client, assistant):

@@ -203,8 +203,9 @@ class Settings:
     )
     login_max_failures: int = _setting(
         5,
-        "Failed admin logins allowed per account within the lockout window "
-        "(four times as many per client address).",
+        "Failed admin logins allowed per account and client address within the "
+        "lockout window (four times as many per address over all accounts, "
+        "twenty times as many per account over all addresses).",
         int,
     )
     login_lockout_minutes: int = _setting(

@@ -147,7 +147,13 @@ class SetupLinkInvalid(VeiviserError):
 
 @dataclass(frozen=True)
 class Throttle:
-    """How many failed logins are allowed within a window."""
+    """How many failed logins are allowed within a window.
+
+    Failures are counted per account and client address, so someone who
+    knows a username cannot lock its owner out from another address. Two
+    wider limits stop guessing that spreads out: one address trying many
+    accounts, and many addresses trying one account.
+    """
 
     max_failures: int = 5
     window: timedelta = timedelta(minutes=15)
@@ -156,6 +162,13 @@ class Throttle:
     def max_client_failures(self) -> int:
         # One address may try several accounts (a shared office), but not many.
         return self.max_failures * 4
+
+    @property
+    def max_account_failures(self) -> int:
+        # A ceiling for guesses from many addresses (a botnet). It is set far
+        # above what one address may try, so that locking the owner out takes
+        # twenty addresses each failing the limit within one window.
+        return self.max_failures * 20
 
 
 _hasher = PasswordHasher()
@@ -402,7 +415,8 @@ def authenticate(
     """Check a username and password, counting failures against both.
 
     Args:
-        client: the caller's address, so one address cannot try many accounts.
+        client: the caller's address; failures are counted per account and
+            address, so a stranger's failures do not lock the owner out.
         throttle: the limit of failures within a window.
         now: the time of the attempt (tests pass their own clock).
 
@@ -427,7 +441,13 @@ def authenticate(
         raise LoginFailed("Wrong username or password.")
 
     with sessions.begin() as session:
-        session.execute(delete(LoginAttempt).where(LoginAttempt.username == name))
+        # Only this address's failures are forgiven: failures from elsewhere
+        # may be someone else guessing, and still count towards the ceiling.
+        session.execute(
+            delete(LoginAttempt).where(
+                LoginAttempt.username == name, LoginAttempt.client == client
+            )
+        )
         if _hasher.check_needs_rehash(stored):
             account = session.get(StaffAccount, found[0])
             if account is not None:
@@ -455,25 +475,25 @@ def _check_throttle(
     now: datetime,
 ) -> None:
     since = now - throttle.window
+    limits = (
+        (
+            (LoginAttempt.username == name, LoginAttempt.client == client),
+            throttle.max_failures,
+        ),
+        ((LoginAttempt.client == client,), throttle.max_client_failures),
+        ((LoginAttempt.username == name,), throttle.max_account_failures),
+    )
     with sessions() as session:
-        by_name = session.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                LoginAttempt.username == name, LoginAttempt.at > since
-            )
-        ).one()
-        by_client = session.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                LoginAttempt.client == client, LoginAttempt.at > since
-            )
-        ).one()
-    for (count, oldest), limit in (
-        (by_name, throttle.max_failures),
-        (by_client, throttle.max_client_failures),
-    ):
-        if count >= limit:
-            free_at = oldest + throttle.window
-            minutes = max(1, int((free_at - now).total_seconds() // 60) + 1)
-            raise LoginThrottled(minutes)
+        for conditions, limit in limits:
+            count, oldest = session.execute(
+                select(func.count(), func.min(LoginAttempt.at)).where(
+                    *conditions, LoginAttempt.at > since
+                )
+            ).one()
+            if count >= limit:
+                free_at = oldest + throttle.window
+                minutes = max(1, int((free_at - now).total_seconds() // 60) + 1)
+                raise LoginThrottled(minutes)
 
 
 def _record_failure(

@@ -36,6 +36,7 @@ from veiviser.web.admin.auth import (
     verify_csrf,
 )
 from veiviser.web.admin.texts import t
+from veiviser.web.ratelimit import client_address, parse_networks
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC_URL = "/static"
@@ -220,7 +221,7 @@ def login(
         settings.login_max_failures,
         timedelta(minutes=settings.login_lockout_minutes),
     )
-    client = request.client.host if request.client else "unknown"
+    client = _client_address(request)
     try:
         user = staff.authenticate(
             staff_sessions(request), username, password, client, throttle
@@ -232,6 +233,17 @@ def login(
     except staff.LoginFailed:
         return _login_form(request, next, 401, "login.failed", username)
     return _start_session(request, user, safe_next(next))
+
+
+def _client_address(request: Request) -> str:
+    """The address failed logins are counted against, as the rate limit sees it."""
+    try:
+        trusted = parse_networks(settings_of(request).trusted_proxies)
+    except ValueError:
+        # The app refuses such a setting at start when the rate limit is on;
+        # without it, the nearest peer is the only address that can be trusted.
+        trusted = ()
+    return client_address(request.scope, trusted)
 
 
 def _start_session(request: Request, user: StaffUser, target: str) -> Response:
