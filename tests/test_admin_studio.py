@@ -832,6 +832,9 @@ def test_notice_period_is_entered_in_oslo_time(admin_client, assistant):
         ({"text": "x", "starts_at": "2030-01-02T00:00", "ends_at": "2030-01-01T00:00"},
          "Sluttiden må være etter starttiden"),
         ({"text": "x", "starts_at": "i morgen"}, "kunne ikke leses"),
+        ({"text": "x", "starts_at": "0001-01-01T00:00"}, "mellom år 1900 og 9998"),
+        ({"text": "x", "ends_at": "0001-01-01T00:00"}, "mellom år 1900 og 9998"),
+        ({"text": "x", "ends_at": "9999-12-31T23:59"}, "mellom år 1900 og 9998"),
     ],
 )  # fmt: skip
 def test_bad_notice_is_a_norwegian_form_error(admin_client, assistant, form, message):

@@ -184,6 +184,26 @@ def test_hostile_or_malformed_filters_never_break_the_log(api, reader, query):
         assert "ÅÅÅÅ-MM-DD" in page.text
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"start": "0001-01-01"}, "mellom år 1900 og 9998"),
+        ({"end": "9999-12-31"}, "mellom år 1900 og 9998"),
+        ({"start": "2026-02-01", "end": "2026-01-01"}, "Til-datoen er før fra-datoen"),
+    ],
+    ids=["first-year", "last-year", "reversed"],
+)
+def test_log_dates_out_of_range_or_reversed_are_a_norwegian_error(
+    api, reader, query, message
+):
+    chat(api, "ferie")
+
+    page = reader.get("/admin/log", params=query)
+
+    assert page.status_code == 422
+    assert message in page.text.split('role="alert"')[1].split("</p>")[0]
+
+
 def test_transcript_shows_the_whole_conversation_but_no_identity(
     assistant, api, reader
 ):

@@ -624,6 +624,8 @@ def test_hostile_phrase_is_inert_in_the_diff(assistant, admin_client):
         ({"since": "i går"}, 422, "ÅÅÅÅ-MM-DD"),
         ({"since": "2026-13-45"}, 422, "ÅÅÅÅ-MM-DD"),
         ({"since": "2026-05-02", "until": "2026-05-01"}, 422, "slutter før"),
+        ({"since": "0001-01-01"}, 422, "mellom år 1900 og 9998"),
+        ({"until": "9999-12-31"}, 422, "mellom år 1900 og 9998"),
         ({"kind": HOSTILE}, 422, "Ukjent type"),
         ({"q": "' OR 1=1 --"}, 200, "Ingen endringer passer"),
         ({"q": "%"}, 200, "Ingen endringer passer"),

@@ -21,6 +21,7 @@ from veiviser.service import editing
 from veiviser.service.assistant import Assistant
 from veiviser.service.staff import Role, StaffUser
 from veiviser.web.admin.auth import require_role
+from veiviser.web.admin.day_range import in_range
 from veiviser.web.admin.pages import AdminFeature, NavItem, render
 from veiviser.web.admin.texts import admin_texts
 
@@ -33,14 +34,25 @@ def _assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 
-def _day(value: str) -> tuple[date | None, bool]:
-    """A date from a form field; (None, True) when it is malformed."""
+def _day(value: str) -> tuple[date | None, str | None]:
+    """A date from a form field, or ``None`` with the reason it is unusable."""
     if not value:
-        return None, False
+        return None, None
     try:
-        return date.fromisoformat(value[:10]), False
+        day = date.fromisoformat(value[:10])
     except ValueError:
-        return None, True
+        return None, "bad_date"
+    return (day, None) if in_range(day) else (None, "date_range")
+
+
+def _period(start: str, end: str) -> tuple[date | None, date | None, str | None]:
+    """The first and last day of the filter, and the text key of a problem."""
+    first, start_problem = _day(start.strip())
+    last, end_problem = _day(end.strip())
+    problem = start_problem or end_problem
+    if first is not None and last is not None and last < first:
+        problem = "period"
+    return first, last, problem
 
 
 @router.get("", response_class=HTMLResponse)
@@ -56,8 +68,7 @@ async def log_page(
     before: str = "",
 ) -> HTMLResponse:
     """Member messages with their replies, filtered, newest first."""
-    first, bad_start = _day(start.strip())
-    last, bad_end = _day(end.strip())
+    first, last, problem = _period(start, end)
     wanted = conversation_log.LogFilter(
         start=day_bounds(first)[0] if first else None,
         end=day_bounds(last)[1] if last else None,
@@ -91,10 +102,10 @@ async def log_page(
         request,
         "admin/log.html",
         when=oslo_time,
-        status_code=422 if bad_start or bad_end else 200,
+        status_code=422 if problem else 200,
         page=page,
         filters=shown,
-        bad_date=bad_start or bad_end,
+        date_problem=problem,
         intents=intents,
         languages=codes,
         outcomes=list(conversation_log.OUTCOMES),

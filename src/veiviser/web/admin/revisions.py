@@ -17,6 +17,7 @@ from veiviser.errors import NotFound
 from veiviser.review.log import oslo_time
 from veiviser.service import editing, revisions
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
+from veiviser.web.admin.day_range import text_in_range
 from veiviser.web.admin.intent_form import IntentFields
 from veiviser.web.admin.pages import (
     AdminFeature,
@@ -179,6 +180,8 @@ def audit_log(
     filters = {"actor": actor, "kind": kind, "q": q, "since": since, "until": until}
     shown = {key: value[: revisions.MAX_SEARCH_CHARS] for key, value in filters.items()}
     sessions = _sessions(request)
+    if not (text_in_range(since) and text_in_range(until)):
+        return _audit(request, sessions, shown, None, 422, "date_range")
     try:
         query = revisions.AuditQuery.parse(actor, kind, q, since, until, page[:10])
     except revisions.AuditQueryInvalid as error:

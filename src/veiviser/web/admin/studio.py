@@ -36,6 +36,7 @@ from veiviser.text import clean_message
 from veiviser.text.masking import mask_personal_data
 from veiviser.web.admin import guard as guard_hooks
 from veiviser.web.admin.auth import Role, StaffUser, require_role, verify_csrf
+from veiviser.web.admin.day_range import in_range
 from veiviser.web.admin.health import request_health
 from veiviser.web.admin.intent_form import PERSONAL, IntentFields
 from veiviser.web.admin.kb_problems import describe
@@ -637,6 +638,8 @@ def _parse_local(value: str, zone: ZoneInfo) -> datetime | None:
         parsed = datetime.fromisoformat(value[:32])
     except ValueError:
         raise editing.NoticeInvalid(f"Not a time: {value[:32]!r}", "bad_time") from None
+    if not in_range(parsed.date()):
+        raise editing.NoticeInvalid(f"Out of range: {value[:32]!r}", "time_range")
     return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
 
 
