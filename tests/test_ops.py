@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from servers import veiviser_server
 from test_store_support import open_assistant, settings_for, write_kb
 from veiviser.logs import JsonFormatter, RequestIdFilter
 from veiviser.service import Assistant
@@ -252,6 +255,43 @@ def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(limited):
         )
 
     assert last.status_code == 429
+
+
+def test_a_real_server_ignores_forwarded_for_without_a_trusted_proxy(tmp_path):
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told not to, and
+    # would hand the rate limit a new address for every request.
+    env = {"VEIVISER_RATE_LIMIT_PER_MINUTE": "2", "VEIVISER_TRUSTED_PROXIES": ""}
+    with veiviser_server(tmp_path, kb=write_kb(tmp_path), env=env) as server:
+        statuses = [
+            httpx.post(
+                f"{server.url}{API}/conversations",
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=10,
+            ).status_code
+            for n in range(3)
+        ]
+
+    assert statuses == [201, 201, 429]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "peer", "secure"),
+    [
+        pytest.param(("127.0.0.1",), "127.0.0.1", True, id="trusted-proxy"),
+        pytest.param((), "127.0.0.1", False, id="no-trusted-proxy"),
+        pytest.param(("127.0.0.1",), "198.51.100.5", False, id="other-peer"),
+    ],
+)
+def test_forwarded_https_makes_cookies_secure_only_from_a_trusted_proxy(
+    ready, trusted, peer, secure
+):
+    settings = replace(ready.settings, trusted_proxies=trusted)
+    client = TestClient(create_app(settings, ready), client=(peer, 40000))
+
+    response = client.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
+
+    cookie = response.headers["set-cookie"]
+    assert ("Secure" in cookie) is secure
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_count():

@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import tempfile
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,15 @@ from veiviser.settings import Settings
 
 # How long a starting worker may take to answer uvicorn's health check.
 WORKER_HEALTHCHECK_SECONDS = 120
+# The app's own logging replaces uvicorn's. Proxy headers are off because the
+# app decides which proxies to believe (VEIVISER_TRUSTED_PROXIES): uvicorn's
+# own handling trusts 127.0.0.1 by default and would rewrite the client's
+# address from X-Forwarded-For before the rate limit sees the request.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_config": None,
+    "access_log": False,
+    "proxy_headers": False,
+}
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -83,8 +92,7 @@ def serve_command(
                 create_app(settings, assistant),
                 host=settings.host,
                 port=settings.port,
-                log_config=None,
-                access_log=False,
+                **UVICORN_OPTIONS,
             )
     finally:
         retention.stop()
@@ -119,8 +127,7 @@ def _serve_workers(settings: Settings) -> None:
             # A worker busy loading the encoder and model must not be taken
             # for dead (uvicorn's default allows 5 s).
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-            log_config=None,
-            access_log=False,
+            **UVICORN_OPTIONS,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -58,6 +58,12 @@ def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:
     return forwarded[0] if forwarded else peer
 
 
+def from_trusted_proxy(scope: Scope, trusted: tuple[Network, ...]) -> bool:
+    """Whether the TCP peer is one of the ``trusted`` proxies."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    return _is_trusted(peer, trusted)
+
+
 def _forwarded_for(scope: Scope) -> list[str]:
     hops: list[str] = []
     for name, value in scope.get("headers", []):

@@ -36,7 +36,12 @@ from veiviser.web.admin.auth import (
     verify_csrf,
 )
 from veiviser.web.admin.texts import t
-from veiviser.web.ratelimit import client_address, parse_networks
+from veiviser.web.ratelimit import (
+    Network,
+    client_address,
+    from_trusted_proxy,
+    parse_networks,
+)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC_URL = "/static"
@@ -113,8 +118,17 @@ def _nav_for(request: Request, user: StaffUser | None) -> list[NavItem]:
 
 
 def is_https(request: Request) -> bool:
-    """Whether the browser reached us over HTTPS (cookies are then Secure)."""
-    return request.url.scheme == "https"
+    """Whether the browser reached us over HTTPS (cookies are then Secure).
+
+    Behind a reverse proxy that ends TLS, the proxy's ``X-Forwarded-Proto``
+    says so; it is believed only from a proxy in VEIVISER_TRUSTED_PROXIES.
+    """
+    if request.url.scheme == "https":
+        return True
+    if not from_trusted_proxy(request.scope, _trusted_proxies(request)):
+        return False
+    proto = request.headers.get("x-forwarded-proto", "")
+    return proto.split(",")[0].strip().lower() == "https"
 
 
 def settings_of(request: Request) -> Settings:
@@ -237,13 +251,16 @@ def login(
 
 def _client_address(request: Request) -> str:
     """The address failed logins are counted against, as the rate limit sees it."""
+    return client_address(request.scope, _trusted_proxies(request))
+
+
+def _trusted_proxies(request: Request) -> tuple[Network, ...]:
     try:
-        trusted = parse_networks(settings_of(request).trusted_proxies)
+        return parse_networks(settings_of(request).trusted_proxies)
     except ValueError:
         # The app refuses such a setting at start when the rate limit is on;
         # without it, the nearest peer is the only address that can be trusted.
-        trusted = ()
-    return client_address(request.scope, trusted)
+        return ()
 
 
 def _start_session(request: Request, user: StaffUser, target: str) -> Response:
