@@ -752,9 +752,23 @@ def test_import_over_its_own_limit_gets_a_norwegian_page_and_saves_nothing(
 
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("text/html")
-    assert f"Grensen er {round(limit / 1_000_000)} MB" in response.text
+    assert f"Grensen er {round(limit / 1024 / 1024)} MB" in response.text
     assert "Ingenting er lagret" in response.text
+    assert "velg en mindre fil" in response.text
     assert editing.knowledge_base(assistant.sessions) == before
+
+
+def test_a_form_over_the_limit_is_told_the_form_limit_and_to_send_less(
+    admin_client, assistant
+):
+    response = post_form(admin_client, "/admin/notice", {"text": "x" * 70_000})
+
+    limit = assistant.settings.max_body_bytes
+    assert response.status_code == 413
+    assert f"Grensen er {round(limit / 1024)} kB" in response.text
+    assert "gjør teksten kortere" in response.text
+    assert "fil" not in response.text.split('role="alert"')[-1].split("</p>")[0]
+    assert editing.current_notice(assistant.sessions) is None
 
 
 def test_an_oversized_login_post_gets_the_page_without_logging_in(assistant):

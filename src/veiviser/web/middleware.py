@@ -43,8 +43,9 @@ class BodyLimit:
         # Paths that take bigger bodies (a knowledge-base upload in the admin).
         self.larger = larger or {}
         # (prefix, page): a refused form post under the prefix is shown the
-        # app's own page at ``page`` (a GET, with ``?limit=``) instead of JSON,
-        # so a staff member who picked too big a file reads why in Norwegian.
+        # app's own page at ``page`` (a GET, with ``?limit=`` and ``&kind=``
+        # ``file`` or ``form``) instead of JSON, so a staff member who sent
+        # too much reads why in Norwegian.
         self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,12 +98,14 @@ class BodyLimit:
     async def _show_page(self, scope: Scope, send: Send, limit: int) -> None:
         assert self.page is not None
         path = self.page[1]
+        # A path with its own, larger limit takes a file; the others, forms.
+        kind = "file" if scope.get("path", "") in self.larger else "form"
         page_scope = {
             **scope,
             "method": "GET",
             "path": path,
             "raw_path": path.encode(),
-            "query_string": f"limit={limit}".encode(),
+            "query_string": f"limit={limit}&kind={kind}".encode(),
         }
 
         async def nothing() -> Message:

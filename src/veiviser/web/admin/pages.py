@@ -333,12 +333,23 @@ TOO_LARGE_PATH = "/admin/too-large"
 
 
 @router.get("/too-large", response_class=HTMLResponse)
-def too_large(request: Request, limit: int = 0) -> HTMLResponse:
-    """What a form post over the size limit is shown (see ``BodyLimit``)."""
-    megabytes = max(1, round(limit / 1_000_000)) if limit > 0 else None
-    if megabytes is None:
-        return error_page(request, 413, "error.too_large_unknown")
-    return error_page(request, 413, "error.too_large", megabytes=megabytes)
+def too_large(request: Request, limit: int = 0, kind: str = "form") -> HTMLResponse:
+    """What a post over the size limit is shown (see ``BodyLimit``).
+
+    ``limit`` is the limit that applied, in bytes; ``kind`` is ``file`` for
+    an upload and ``form`` for a form, which is told to send less text.
+    """
+    kind = "file" if kind == "file" else "form"
+    if limit <= 0:
+        return error_page(request, 413, f"error.too_large_{kind}_unknown")
+    return error_page(request, 413, f"error.too_large_{kind}", size=shown_size(limit))
+
+
+def shown_size(size: int) -> str:
+    """``size`` bytes in the unit a person expects: "64 kB", "5 MB"."""
+    if size >= 1024 * 1024:
+        return f"{max(1, round(size / (1024 * 1024)))} MB"
+    return f"{max(1, round(size / 1024))} kB"
 
 
 feature = AdminFeature(router)
