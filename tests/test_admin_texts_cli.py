@@ -12,7 +12,7 @@ from veiviser.cli.main import cli
 from veiviser.service import staff
 from veiviser.store import create_engine_for, session_factory
 from veiviser.web.admin.pages import TEMPLATES
-from veiviser.web.admin.texts import AdminTextsError, admin_texts, load_texts
+from veiviser.web.admin.texts import AdminTextsError, admin_texts, load_texts, tn
 
 _KEY_IN_TEMPLATE = re.compile(r"""\bt\(\s*["']([a-z0-9_.]+)["']\s*[,)]""")
 
@@ -99,3 +99,11 @@ def test_users_add_refuses_an_unknown_role(env):
 
     assert result.exit_code == 2
     assert "sjef" in result.output
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(0, "0 treningsfraser"), (1, "1 treningsfrase"), (2, "2 treningsfraser")],
+)
+def test_a_counted_noun_takes_the_singular_only_for_one(count, expected):
+    assert tn("review.erase.count.training_phrases", count) == expected

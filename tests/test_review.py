@@ -387,7 +387,7 @@ def test_administrator_erases_a_conversation_with_its_phrases(
 
     found = admin_client.get(f"/admin/erase?id={conversation['id']}")
     assert found.status_code == 200
-    assert "1 treningsfraser" in found.text
+    assert "1 treningsfrase og 0 avvisningseksempler" in found.text
     erased = post_form(
         admin_client, "/admin/erase", {"conversation_id": conversation["id"]}
     )

@@ -35,7 +35,7 @@ from veiviser.web.admin.auth import (
     staff_sessions,
     verify_csrf,
 )
-from veiviser.web.admin.texts import t
+from veiviser.web.admin.texts import t, tn
 from veiviser.web.ratelimit import (
     Network,
     client_address,
@@ -54,6 +54,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals["t"] = t
+_env.globals["tn"] = tn
 
 
 @dataclass(frozen=True)

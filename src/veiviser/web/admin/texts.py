@@ -100,3 +100,16 @@ def t(key: str, /, **values: object) -> str:
     except KeyError:
         raise AdminTextsError(f"no admin text has the key {key!r}") from None
     return text.format(**values) if values else text
+
+
+def tn(key: str, count: int, /, **values: object) -> str:
+    """The text for ``count`` of something, in the right number.
+
+    ``key.one`` is used for exactly one and ``key.other`` for any other
+    count (Bokmål has these two forms); ``{n}`` in the text is the count.
+
+    Raises:
+        AdminTextsError: one of the two texts is missing.
+    """
+    form = "one" if count == 1 else "other"
+    return t(f"{key}.{form}", n=count, **values)
