@@ -6,11 +6,13 @@ routes called as a browser calls them (logged in, CSRF token in the form).
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -20,7 +22,13 @@ from veiviser.service import Assistant
 from veiviser.service.retention import purge
 from veiviser.service.review import ReviewService
 from veiviser.service.staff import Role, StaffUser
-from veiviser.store.models import Conversation, KbDeclineExample, KbPhrase, Message
+from veiviser.store.models import (
+    Conversation,
+    KbDeclineExample,
+    KbPhrase,
+    Message,
+    ModelVersion,
+)
 from veiviser.store.models_admin import StaffAccount
 from veiviser.store.models_trainer import (
     ErasureLog,
@@ -35,6 +43,7 @@ pytest_plugins = ["test_store_support", "test_admin_support"]
 API = "/api/v1"
 UNKNOWN = "hvordan endrer jeg kontonummeret mitt"
 PARAPHRASE = "jeg vil endre kontonummeret mitt"
+OTHER_UNKNOWN = "hvor kan jeg kjøpe billig kaffe"
 
 
 @pytest.fixture
@@ -72,6 +81,13 @@ def queue_ids(page: str, text: str) -> list[str]:
         if f"«{text}»" in article:
             return re.findall(r'name="message_id" value="(\d+)"', article)
     return []
+
+
+def wait_for_model_fully(client: TestClient) -> None:
+    """Wait for the full training too, not only the provisional model."""
+    trainer = getattr(client.app.state, "live_trainer", None)
+    assert trainer is not None, "no training was started"
+    assert trainer.wait_idle(timeout=300, full=True), "training did not finish"
 
 
 def wait_for_model(client: TestClient) -> None:
@@ -409,6 +425,56 @@ def test_administrator_erases_a_conversation_with_its_phrases(
     assert "sjefen" in log_page
     assert UNKNOWN not in log_page
     wait_for_model(admin_client)
+
+
+def stored_vocabularies(assistant) -> list[str]:
+    """The metadata (vocabulary included) of every stored model, as text."""
+    with assistant.sessions() as session:
+        blobs = session.scalars(select(ModelVersion.data)).all()
+    return [
+        np.load(io.BytesIO(blob))["meta"].tobytes().decode()
+        for blob in blobs
+        if blob is not None
+    ]
+
+
+def test_erasure_leaves_no_stored_model_with_the_erased_words(
+    assistant, api, trainer, admin_client
+):
+    erased_word = "kontonummeret"
+    assert not any(erased_word in meta for meta in stored_vocabularies(assistant))
+    conversation, _ = adopted_conversation(assistant, api, trainer)
+    wait_for_model_fully(trainer)
+    assert any(erased_word in meta for meta in stored_vocabularies(assistant))
+
+    post_form(admin_client, "/admin/erase", {"conversation_id": conversation["id"]})
+    wait_for_model_fully(admin_client)
+
+    vocabularies = stored_vocabularies(assistant)
+    assert vocabularies, "no model is stored after the erasure"
+    assert not any(erased_word in meta for meta in vocabularies)
+    answered = ask(api, open_conversation(api), "ferie")
+    assert answered["outcome"] == "answer"
+
+
+def test_erasure_makes_another_process_train_afresh_on_its_next_edit(
+    assistant, api, trainer, admin_client
+):
+    # The trainer's app stands for another process: its live trainer still
+    # holds a model with the erased words when the erasure happens elsewhere.
+    conversation, _ = adopted_conversation(assistant, api, trainer)
+    wait_for_model_fully(trainer)
+    ask(api, open_conversation(api), OTHER_UNKNOWN)
+    post_form(admin_client, "/admin/erase", {"conversation_id": conversation["id"]})
+    wait_for_model_fully(admin_client)
+
+    ids = queue_ids(trainer.get("/admin/review").text, OTHER_UNKNOWN)
+    post_form(trainer, "/admin/review/add", {"message_id": ids, "intent_id": "ferie"})
+    wait_for_model_fully(trainer)
+
+    vocabularies = stored_vocabularies(assistant)
+    assert any("kaffe" in meta for meta in vocabularies)
+    assert not any("kontonummeret" in meta for meta in vocabularies)
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,10 @@ def erase_conversation(session: Session, conversation_id: str) -> Erased:
 
     The caller commits, and records the erasure with ``record_erasure`` in
     the same transaction. When phrases or decline examples go, the
-    knowledge-base revision is bumped so that a new model is trained.
+    knowledge-base revision is bumped so that a new model is trained. Stored
+    models keep the words they were trained on, so the erasure log's phrase
+    count makes that training a full one, after which every older model
+    version is deleted (``veiviser.service.training``).
     """
     if session.get(Conversation, conversation_id) is None:
         return NOTHING

@@ -2,6 +2,11 @@
 
 Several processes may start at once on an empty database; a training lease
 makes sure one of them trains while the others wait and then load its model.
+
+A stored model keeps the words of its training phrases (the analyser's
+vocabulary). When an erasure removes phrases learnt from a conversation, the
+next model is therefore trained fully, never updated from an older one, and
+once it is stored every older model version is deleted.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy import func as sql
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,12 +43,16 @@ from veiviser.nlu.model import TrainingRows, update
 from veiviser.service.runtime import Runtime, encoder_label
 from veiviser.store import model_versions
 from veiviser.store.knowledge import kb_revision, read_knowledge_base
+from veiviser.store.models import ModelVersion, utc_now
+from veiviser.store.models_trainer import ErasureLog
 
 log = logging.getLogger(__name__)
 
 # Key of the PostgreSQL advisory lock held while a process trains; the
 # migration lock in store/migrations/env.py uses another one.
 TRAINING_LOCK_KEY = 0x7665_6976_7472_6E01
+# The time of a model that is no longer stored: older than any erasure.
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @contextmanager
@@ -101,6 +111,7 @@ def train_and_store(
 def _train_and_store(
     sessions: sessionmaker[Session], encoder: Encoder | None, seed: int
 ) -> int:
+    read_at = utc_now()
     with sessions() as session:
         kb = read_knowledge_base(session)
         revision = kb_revision(session)
@@ -143,6 +154,7 @@ def _train_and_store(
         stats["seconds"],
         label,
     )
+    delete_models_older_than_erasure(sessions, model_id, read_at)
     return model_id
 
 
@@ -166,13 +178,13 @@ def ensure_model(
     """
     label = encoder_label(encoder)
     existing = _ready_for_current(sessions, label)
-    if existing is not None:
+    if existing is not None and not erasure_pending(sessions):
         return existing
     try:
         with training_lease(sessions):
             # Another process may have trained this revision while we waited.
             existing = _ready_for_current(sessions, label)
-            if existing is not None:
+            if existing is not None and not erasure_pending(sessions):
                 log.info("model %d was trained by another process", existing)
                 return existing
             return _train_and_store(sessions, encoder, seed)
@@ -185,6 +197,67 @@ def ensure_model(
         return fallback
 
 
+def erasure_pending(sessions: sessionmaker[Session]) -> bool:
+    """Whether a stored model was made before the newest erasure of phrases.
+
+    Such a model may hold the erased words; until a full training replaces
+    it, no model is updated from an older one.
+    """
+    with sessions() as session:
+        erased_at = _newest_phrase_erasure(session)
+        if erased_at is None:
+            return False
+        made_before = select(ModelVersion.id).where(
+            ModelVersion.created_at <= erased_at
+        )
+        return session.scalar(made_before.limit(1)) is not None
+
+
+# Limitation: erasure and training are ordered by their clocks. A full
+# training in another process that read the knowledge base just before an
+# erasure committed, or a provisional model another process updates from the
+# model it still holds, can store the erased words after the old models were
+# deleted. Recording the knowledge-base revision in the erasure log would let
+# the models trained on an earlier revision be found and deleted exactly.
+def delete_models_older_than_erasure(
+    sessions: sessionmaker[Session], model_id: int, read_at: datetime
+) -> int:
+    """Delete the models stored before ``model_id`` if an erasure left them stale.
+
+    Only a model trained fully on a knowledge base read after the newest
+    erasure of phrases (at ``read_at``) replaces them.
+
+    Returns:
+        How many model versions were deleted.
+    """
+    with sessions.begin() as session:
+        erased_at = _newest_phrase_erasure(session)
+        if erased_at is None or erased_at >= read_at:
+            return 0
+        stale = session.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.id < model_id, ModelVersion.created_at <= erased_at)
+            .limit(1)
+        )
+        if stale is None:
+            return 0
+        deleted = session.execute(
+            delete(ModelVersion).where(ModelVersion.id < model_id)
+        ).rowcount
+    log.info("deleted %d model versions made before an erasure", deleted)
+    return deleted
+
+
+def _erased_since(sessions: sessionmaker[Session], moment: datetime) -> bool:
+    with sessions() as session:
+        erased_at = _newest_phrase_erasure(session)
+    return erased_at is not None and erased_at >= moment
+
+
+def _newest_phrase_erasure(session: Session) -> datetime | None:
+    return session.scalar(select(sql.max(ErasureLog.at)).where(ErasureLog.phrases > 0))
+
+
 def _ready_for_current(sessions: sessionmaker[Session], label: str) -> int | None:
     with sessions() as session:
         revision = kb_revision(session)
@@ -193,10 +266,16 @@ def _ready_for_current(sessions: sessionmaker[Session], label: str) -> int | Non
 
 @dataclass(frozen=True)
 class _Base:
-    """A model this process can update: it holds its training rows."""
+    """A model this process can update: it holds its training rows.
+
+    ``made_at`` is when the knowledge base its vocabulary comes from was read
+    (or, for a model loaded from the database, when it was stored); a base
+    older than an erasure of phrases may hold the erased words.
+    """
 
     model: NluModel
     examples: tuple[Example, ...]
+    made_at: datetime
 
 
 def with_training_rows(model: NluModel, examples: Sequence[Example]) -> NluModel:
@@ -293,8 +372,9 @@ class LiveTrainer:
         self._full_wanted = False
         self.busy = False
 
-    # Limitation: every edit stores a whole new model and old ones are never
-    # pruned; keep the last few per encoder once the table grows large.
+    # Limitation: every edit stores a whole new model and old ones are pruned
+    # only after an erasure; keep the last few per encoder once the table
+    # grows large.
     def request(self) -> None:
         """Ask for a model of the newest knowledge base; never blocks."""
         self._wanted.set()
@@ -355,7 +435,14 @@ class LiveTrainer:
         label = encoder_label(self.encoder)
         with self.sessions() as session:
             ready = model_versions.ready_for_revision(session, revision, label)
-        if ready is not None or kb is None:
+        pending = erasure_pending(self.sessions)
+        if kb is None or (ready is not None and not pending):
+            self.on_trained()
+            return
+        if pending:
+            # The model in use may hold erased words: no quick update from it.
+            self._base = None
+            train_and_store(self.sessions, self.encoder, self.seed)
             self.on_trained()
             return
         examples = examples_from_kb(kb)
@@ -370,7 +457,13 @@ class LiveTrainer:
         if runtime is None:
             return None
         examples = examples_from_kb(runtime.view.kb)
-        return _Base(with_training_rows(runtime.model, examples), tuple(examples))
+        with self.sessions() as session:
+            row = session.get(ModelVersion, runtime.model_version_id)
+            # A model no longer stored was deleted after an erasure.
+            made_at = row.created_at if row is not None else _LONG_AGO
+        return _Base(
+            with_training_rows(runtime.model, examples), tuple(examples), made_at
+        )
 
     def _store_provisional(
         self, base: _Base, examples: list[Example], revision: int
@@ -378,6 +471,8 @@ class LiveTrainer:
         in_scope = {e.intent for e in examples} - {OUT_OF_SCOPE}
         if not in_scope:
             return False  # nothing to answer with: training says why
+        if _erased_since(self.sessions, base.made_at):
+            return False  # the base may hold erased words: train afresh
         added, removed = _difference(examples, base.examples)
         started = time.perf_counter()
         try:
@@ -393,12 +488,12 @@ class LiveTrainer:
             "seconds": round(time.perf_counter() - started, 2),
         }
         self._save(revision, model, stats)
-        self._base = _Base(model, tuple(examples))
+        self._base = _Base(model, tuple(examples), base.made_at)
         # Removed phrases and a new vocabulary need a real training.
         self._full_wanted = self._full_wanted or bool(added or removed)
         return True
 
-    def _save(self, revision: int, model: NluModel, stats: dict) -> None:
+    def _save(self, revision: int, model: NluModel, stats: dict) -> int:
         data = model_to_bytes(model)
         with self.sessions.begin() as session:
             model_id = model_versions.save_model(
@@ -410,8 +505,10 @@ class LiveTrainer:
             revision,
             bool(stats.get("provisional")),
         )
+        return model_id
 
     def _train_fully(self) -> None:
+        read_at = utc_now()
         kb, revision = self._newest()
         if kb is None:
             return
@@ -432,11 +529,12 @@ class LiveTrainer:
             # Edits arrived while training: teach them to the fresh model,
             # which stays provisional until the next full training.
             self._store_provisional(
-                _Base(model, tuple(examples)),
+                _Base(model, tuple(examples), read_at),
                 examples_from_kb(newer_kb),
                 newer_revision,
             )
         else:
-            self._save(revision, model, stats)
-            self._base = _Base(model, tuple(examples))
+            model_id = self._save(revision, model, stats)
+            self._base = _Base(model, tuple(examples), read_at)
+            delete_models_older_than_erasure(self.sessions, model_id, read_at)
         self.on_trained()
