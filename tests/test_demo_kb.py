@@ -98,6 +98,31 @@ def test_no_training_text_is_close_to_an_evaluation_question(kb, dev_texts):
         )
 
 
+LOOKALIKES = Path(__file__).parent.parent / "benchmarks" / "data" / "lookalikes.jsonl"
+
+
+def test_our_lookalike_questions_are_neither_training_nor_evaluation_text(
+    kb, dev_texts
+):
+    # benchmarks/data/lookalikes.jsonl is our own check of questions that
+    # borrow another topic's words; it measures, so it must not be trained on,
+    # and it must not stand in for the evaluation questions either.
+    rows = [json.loads(line) for line in LOOKALIKES.read_text().splitlines() if line]
+    texts = [row["text"] for row in rows]
+    topics = {i.id for i in kb.intents} | {"oos"}
+    assert {row["intent"] for row in rows} <= topics
+    training = {normalize(p) for i in kb.intents for p in i.phrases}
+    training |= {normalize(d) for d in kb.decline_examples}
+    trained_on = [t for t in texts if normalize(t) in training]
+    too_close = _too_close(texts, dev_texts)
+    if trained_on or too_close:
+        pytest.fail(
+            "look-alike questions in training or near evaluation:\n"
+            + "\n".join(trained_on + too_close),
+            pytrace=False,
+        )
+
+
 def test_every_button_points_to_an_existing_intent(kb):
     ids = {intent.id for intent in kb.intents}
     for intent in kb.intents:
