@@ -14,6 +14,7 @@ from veiviser.content.yaml_io import parse_knowledge_base
 from veiviser.errors import KnowledgeBaseError, KnowledgeBaseProblem
 from veiviser.service import editing
 from veiviser.service.staff import Role
+from veiviser.store.knowledge import kb_revision
 from veiviser.store.models import utc_now
 from veiviser.web import create_app
 from veiviser.web.admin.kb_problems import describe
@@ -91,6 +92,20 @@ def test_edited_answer_is_what_the_chat_answers_next(admin_client):
     assert reply["intent"] == "ferie"
     assert "<strong>30 dager</strong>" in reply["html"]
     assert [b["label"] for b in reply["buttons"]] == ["Hva koster det?"]
+
+
+@pytest.mark.parametrize("ahead", [1, 10_000, 10**30])
+def test_status_of_a_revision_never_saved_says_it_is_unknown(
+    admin_client, assistant, ahead
+):
+    with assistant.sessions() as session:
+        stored = kb_revision(session)
+
+    status = admin_client.get(f"/admin/training?revision={stored + ahead}")
+
+    assert status.status_code == 200
+    assert "finnes ikke" in status.text
+    assert "Lagret" not in status.text and "data-poll" not in status.text
 
 
 def test_broken_training_keeps_the_last_good_model_and_says_why(

@@ -32,6 +32,7 @@ from veiviser.service.knowledge import import_knowledge_base, stored_knowledge_b
 from veiviser.service.members import editor_placeholders, preview_personal_answer
 from veiviser.service.runtime import encoder_label
 from veiviser.service.training import LiveTrainer
+from veiviser.store.knowledge import kb_revision
 from veiviser.text import clean_message
 from veiviser.text.masking import mask_personal_data
 from veiviser.web.admin import guard as guard_hooks
@@ -483,15 +484,25 @@ def restore(request: Request, user: Editor, intent_id: str) -> Response:
 def training_status(
     request: Request, user: PhraseEditor, revision: int = 0
 ) -> HTMLResponse:
-    """A fragment saying whether ``revision`` is live; it polls until it is."""
+    """A fragment saying whether ``revision`` is live; it polls until it is.
+
+    A revision newer than the stored knowledge base was never saved (a
+    hand-edited link): the fragment says so and stops polling.
+    """
     assistant = _assistant(request)
     runtime = assistant.models.current
+    revision = max(0, min(revision, 2_000_000_000))
+    with assistant.sessions() as session:
+        stored = kb_revision(session)
+    if revision > stored:
+        status = editing.LiveStatus("unknown", revision, None)
+        return render(request, "admin/studio/_status.html", status=status)
     status = editing.live_status(
         assistant.sessions,
         runtime.kb_revision if runtime else None,
         runtime.model_version_id if runtime else None,
         encoder_label(assistant.encoder),
-        max(0, min(revision, 2_000_000_000)),
+        revision,
     )
     return render(request, "admin/studio/_status.html", status=status)
 
