@@ -462,6 +462,10 @@ SIZE = 100_000
         pytest.param("tlf" + " " * SIZE + "9123 456", id="cue-long-space"),
         pytest.param("01.02.03 " * (SIZE // 9), id="dates"),
         pytest.param("1234 5678 " * (SIZE // 10), id="four-four-groups"),
+        pytest.param("1, " * (SIZE // 3), id="comma-separated-digits"),
+        pytest.param("12 - " * (SIZE // 5), id="spaced-dash-groups"),
+        pytest.param("a (at) " * (SIZE // 7), id="parenthesised-at-words"),
+        pytest.param("x at y dot " * (SIZE // 11), id="spelled-at-and-dot"),
     ],
 )
 def test_adversarial_input_returns(text):
