@@ -219,6 +219,10 @@ def erasure_pending(sessions: sessionmaker[Session]) -> bool:
 # model it still holds, can store the erased words after the old models were
 # deleted. Recording the knowledge-base revision in the erasure log would let
 # the models trained on an earlier revision be found and deleted exactly.
+# Limitation: deleting a model version sets `message.model_version_id` to
+# NULL for the messages it answered, through a foreign key without an index;
+# on PostgreSQL with many messages and many stored models this is one table
+# scan per model. An index on that column would retire this.
 def delete_models_older_than_erasure(
     sessions: sessionmaker[Session], model_id: int, read_at: datetime
 ) -> int:
