@@ -124,6 +124,12 @@ def test_reimport_replaces_the_whole_directory(sessions, folder):
         (
             "members.csv",
             "id,member_number,first_name,last_name,joined_on,employer_id\n"
+            "demo-kari,77,Kari,D,,\ndemo-ola,77,Ola,E,,\n",
+            "member_number '77' is already on line 2",
+        ),
+        (
+            "members.csv",
+            "id,member_number,first_name,last_name,joined_on,employer_id\n"
             "'; DROP TABLE member; --,1,Kari,D,,\n",
             "column id",
         ),
@@ -169,6 +175,7 @@ def test_reimport_replaces_the_whole_directory(sessions, folder):
         "empty-required",
         "unknown-reference",
         "duplicate-id",
+        "duplicate-member-number",
         "sql-ish-id",
         "short-row",
         "bad-period",

@@ -120,6 +120,9 @@ class _FileSpec:
     name: str
     columns: tuple[_Column, ...]
     key: tuple[str, ...]
+    # Further columns that no two rows may share (a member number is shown
+    # to its member as theirs, so two members must not have the same one).
+    unique: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -158,6 +161,7 @@ SPECS = (
             _Column("employer_id", _ident, required=False),
         ),
         ("id",),
+        unique=("member_number",),
     ),
     _FileSpec(
         "courses.csv",
@@ -396,18 +400,23 @@ def _cell(value: str, column: _Column) -> Any:
 
 def _check_keys(parsed: dict[str, _Rows], problems: _Problems) -> None:
     for rows in parsed.values():
-        seen: dict[tuple[Any, ...], int] = {}
-        for row, line in zip(rows.rows, rows.lines, strict=True):
-            key = tuple(row[name] for name in rows.spec.key)
-            if key in seen:
-                problems.add(
-                    rows.spec.name,
-                    line,
-                    f"{'/'.join(rows.spec.key)} {'/'.join(map(str, key))!r} is "
-                    f"already on line {seen[key]}",
-                )
-            else:
-                seen[key] = line
+        for columns in (rows.spec.key, *((c,) for c in rows.spec.unique)):
+            _check_unique(rows, columns, problems)
+
+
+def _check_unique(rows: _Rows, columns: tuple[str, ...], problems: _Problems) -> None:
+    seen: dict[tuple[Any, ...], int] = {}
+    for row, line in _with_lines(rows):
+        key = tuple(row[name] for name in columns)
+        if key in seen:
+            problems.add(
+                rows.spec.name,
+                line,
+                f"{'/'.join(columns)} {'/'.join(map(str, key))!r} is "
+                f"already on line {seen[key]}",
+            )
+        else:
+            seen[key] = line
 
 
 def _check_references(parsed: dict[str, _Rows], problems: _Problems) -> None:
