@@ -91,6 +91,11 @@ class Handover(Base):
         ),
     )
 
+    # Limitation: on SQLite, without AUTOINCREMENT, the id of the newest
+    # handover is given again once its conversation is deleted, so an
+    # advisor's page left open on the deleted one shows the next member's
+    # chat (advisors may see every chat; PostgreSQL never reuses an id).
+    # Retiring it needs a migration that rebuilds the handover tables.
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(
         ForeignKey("conversation.id", ondelete="CASCADE")
