@@ -249,6 +249,10 @@ def test_new_intent_with_phrases_is_created_as_a_draft(admin_client, assistant):
           "button_label": [""]}, "En knapp peker til en intensjon som ikke finnes"),
         ({"intent_id": "ny", "title": "X", "answer": "Y", "phrases": "x" * 501},
          "Frasene kunne ikke lagres"),
+        ({"intent_id": "ny", "title": "\u200b\u00ad \u2060", "answer": "Y"},
+         "Tittelen må ha"),
+        ({"intent_id": "ny", "title": "X", "answer": " \u200b\n\u2060\u00ad "},
+         "Svaret må ha"),
     ],
 )  # fmt: skip
 def test_invalid_intent_gets_norwegian_field_errors_and_keeps_the_input(
@@ -259,6 +263,56 @@ def test_invalid_intent_gets_norwegian_field_errors_and_keeps_the_input(
     assert response.status_code == 422
     assert message in response.text
     assert 'role="alert"' in response.text
+    assert editing.list_intents(assistant.sessions, search="ny") == []
+
+
+def test_answer_of_only_invisible_characters_is_not_saved(admin_client, assistant):
+    form = {"title": "Ferie", "status": "active", "answer": "\u200b\u2060\u00ad",
+            "group": "arbeid"}  # fmt: skip
+
+    response = post_form(admin_client, "/admin/intents/ferie", form)
+
+    assert response.status_code == 422
+    assert "Svaret må ha" in response.text
+    assert editing.load_intent(assistant.sessions, "ferie").intent.answer.strip()
+
+
+def test_too_long_phrase_is_named_by_its_first_words_and_the_limit(
+    admin_client, assistant
+):
+    long = "hvor mange feriedager har jeg igjen i år " + "x" * 500
+    created = post_form(
+        admin_client,
+        "/admin/intents",
+        {"intent_id": "ny", "title": "X", "answer": "Y", "phrases": f"kort\n{long}"},
+    )
+    added = post_form(admin_client, "/admin/intents/ferie/phrases", {"phrases": long})
+
+    for response in (created, added):
+        assert response.status_code == 422
+        assert "«hvor mange feriedager har jeg igjen i år" in response.text
+        assert f"har {len(long)} tegn" in response.text
+        assert "høyst 500 tegn" in response.text
+    assert long in added.text  # the typed phrases are kept to be shortened
+    assert long not in editing.load_intent(assistant.sessions, "ferie").intent.phrases
+
+
+def test_button_label_without_a_target_is_an_error_not_dropped(admin_client, assistant):
+    form = {"title": "Ferie", "status": "active", "answer": "Svar", "group": "arbeid",
+            "button_intent": ["kontingent", ""],
+            "button_label": ["Om kontingent", "Les mer om lønn"]}  # fmt: skip
+    before = editing.load_intent(assistant.sessions, "ferie")
+
+    saved = post_form(admin_client, "/admin/intents/ferie", form)
+    created = post_form(admin_client, "/admin/intents", {**form, "intent_id": "ny"})
+
+    for response in (saved, created):
+        assert response.status_code == 422
+        assert "En knapp har tekst, men ingen intensjon" in response.text
+        assert 'value="Les mer om lønn"' in response.text
+        assert 'aria-invalid="true"' in response.text
+    after = editing.load_intent(assistant.sessions, "ferie")
+    assert after.version == before.version
     assert editing.list_intents(assistant.sessions, search="ny") == []
 
 

@@ -7,6 +7,7 @@ of repeating the list, so a new field is added here once.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -17,6 +18,17 @@ from veiviser.web.admin.pages import FormText
 PERSONAL = "personal_answer"
 
 FormList = Annotated[list[str], Form()]
+
+# Format characters (U+200B, U+00AD, U+2060 ...) and separators show nothing,
+# so a text made only of them would save as a blank title or answer.
+_UNSEEN = ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def visible(text: str) -> str:
+    """``text`` unchanged, or "" when no character of it can be seen."""
+    if all(unicodedata.category(char) in _UNSEEN for char in text):
+        return ""
+    return text
 
 
 @dataclass(frozen=True)
@@ -42,26 +54,44 @@ class IntentForm:
                 form did not show that field (its hidden marker
                 ``personal_field``), so a page without it cannot erase it.
         """
+        # A row with a label but no target is kept, so the form shows it
+        # again with its problem (see ``problems``) instead of losing it.
         buttons = [
-            {"intent": target, "label": label.strip() or None}
-            for target, label in zip(
-                self.button_intent, self.button_label, strict=False
-            )
-            if target.strip()
+            {"intent": target.strip(), "label": visible(label).strip() or None}
+            for target, label in self._button_rows()
+            if target.strip() or visible(label)
         ]
         personal = stored_personal
         if self.personal_field == "1":
-            personal = self.personal_answer if self.personal_answer.strip() else None
+            personal = visible(self.personal_answer) or None
         return {
             "id": intent_id.strip(),
-            "title": self.title,
+            "title": visible(self.title),
             "group": self.group or None,
             "status": self.status if self.status in ("active", "draft") else "draft",
             "handover": self.handover == "on",
-            "answer": self.answer,
+            "answer": visible(self.answer),
             "buttons": buttons,
             PERSONAL: personal,
         }
+
+    def problems(self) -> dict[str, str]:
+        """Problems the form itself shows before the intent is built.
+
+        Returns:
+            ``{"buttons": "no_target"}`` when a button row has a label but
+            no target intent; otherwise an empty dict.
+        """
+        for target, label in self._button_rows():
+            if visible(label) and not target.strip():
+                return {"buttons": "no_target"}
+        return {}
+
+    def _button_rows(self) -> list[tuple[str, str]]:
+        rows = max(len(self.button_intent), len(self.button_label))
+        targets = [*self.button_intent, *[""] * rows][:rows]
+        labels = [*self.button_label, *[""] * rows][:rows]
+        return list(zip(targets, labels, strict=True))
 
     def pairs(self) -> list[tuple[str, str]]:
         """The fields as (name, value) pairs, to post them again unchanged."""

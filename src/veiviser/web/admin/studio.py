@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from veiviser.content import Intent
-from veiviser.content.model import MAX_ANSWER_CHARS
+from veiviser.content.model import MAX_ANSWER_CHARS, MAX_PHRASE_CHARS
 from veiviser.content.yaml_io import dump_knowledge_base, parse_knowledge_base
 from veiviser.dialogue import ConversationState, KnowledgeView, Texts, take_turn
 from veiviser.errors import (
@@ -197,6 +197,9 @@ def create_intent(
     values["phrases"] = [line for line in phrases.splitlines() if line.strip()]
     if guard_cancel == "1":
         return _intent_form(request, {**values, "phrases_text": phrases}, None)
+    if form.problems():
+        values["phrases_text"] = phrases[:50_000]
+        return _intent_form(request, values, None, 422, form.problems())
     try:
         intent = editing.build_intent(values)
         foresight = guard_hooks.foresee_intent(request, intent)
@@ -214,7 +217,11 @@ def create_intent(
         )
     except editing.IntentInvalid as error:
         values["phrases_text"] = phrases[:50_000]
-        return _intent_form(request, values, None, 422, error.problems)
+        long = _long_phrase(values["phrases"])
+        if long is None:
+            return _intent_form(request, values, None, 422, error.problems)
+        problems = {**error.problems, "phrases": "too_long"}
+        return _intent_form(request, values, None, 422, problems, long_phrase=long)
     _changed(request)
     guard_hooks.after_save(
         request, foresight, saved.kb_revision, saved.intent_id, "create", None, user
@@ -246,6 +253,7 @@ def _preview_html(request: Request, values: dict) -> dict | None:
     draft = {**values, "id": values.get("id") or "ny_intensjon", "status": "active"}
     draft["title"] = draft.get("title") or "–"
     draft["phrases"] = []
+    draft["buttons"] = [b for b in draft.get("buttons") or [] if b["intent"]]
     draft[PERSONAL] = None
     try:
         intent = Intent.model_validate({**draft, "answer": draft.get("answer") or " "})
@@ -279,6 +287,8 @@ def save_intent(
     values = form.values(intent_id, current.intent.personal_answer)
     values["phrases"] = current.intent.phrases
     expected = int(version) if _is_number(version) else current.version
+    if form.problems():
+        return _intent_form(request, values, current.version, 422, form.problems())
     try:
         intent = editing.build_intent(values)
         saved = editing.save_intent(
@@ -357,8 +367,11 @@ def add_phrases(
     except NotFound:
         return error_page(request, 404, "error.not_found")
     except editing.IntentInvalid as error:
-        reason = "empty" if "no phrase" in str(error.problems) else "too_long"
-        return _phrase_error(request, intent_id, reason)
+        if "no phrase" in str(error.problems):
+            return _phrase_error(request, intent_id, "empty")
+        return _phrase_error(
+            request, intent_id, "too_long", phrases, long_phrase=_long_phrase(lines)
+        )
     if added.added:
         _changed(request)
         revision = added.saved.kb_revision
@@ -370,7 +383,11 @@ def add_phrases(
 
 
 def _phrase_error(
-    request: Request, intent_id: str, reason: str | None, typed: str = ""
+    request: Request,
+    intent_id: str,
+    reason: str | None,
+    typed: str = "",
+    **extra: object,
 ) -> Response:
     """The intent page with a phrase problem (``reason``), or none, and ``typed``."""
     try:
@@ -381,8 +398,17 @@ def _phrase_error(
     problems = {"phrases": reason} if reason else None
     status = 422 if reason else 200
     return _intent_form(
-        request, values, found.version, status, problems, new_phrases=typed
+        request, values, found.version, status, problems, new_phrases=typed, **extra
     )
+
+
+def _long_phrase(lines: list[str]) -> dict | None:
+    """The first phrase over the limit: its opening words and its length."""
+    for line in (text.strip() for text in lines):
+        if len(line) > MAX_PHRASE_CHARS:
+            opening = " ".join(line[:60].split()[:8])
+            return {"start": opening, "length": len(line), "limit": MAX_PHRASE_CHARS}
+    return None
 
 
 # Limitation: a removal is checked by the guard only after it is live (see
