@@ -267,6 +267,40 @@ def test_a_bad_week_is_refused_with_a_norwegian_form_error(
     ]
 
 
+def test_overlapping_hours_name_the_day(assistant_at_noon, kari):
+    week = {f"day_{d}": "09:00-15:00" for d in range(5)}
+    week["day_2"] = "08:00-12:00, 11:00-16:00"
+
+    response = post_form(kari, "/admin/handover/hours", week)
+
+    assert response.status_code == 422
+    assert "Åpningstidene for Onsdag overlapper" in response.text
+    assert [i.label() for i in assistant_at_noon.handover.opening_hours().week[2]] == [
+        "09:00–15:00"
+    ]
+
+
+def test_open_all_day_is_written_to_23_59_and_24_00_says_so(assistant_at_noon, kari):
+    week = {f"day_{d}": "09:00-15:00" for d in range(5)}
+
+    refused = post_form(kari, "/admin/handover/hours", {**week, "day_5": "00:00-24:00"})
+    special = post_form(
+        kari,
+        "/admin/handover/hours/exceptions",
+        {"day": "2027-03-03", "special": "00:00-24.00"},
+    )
+    saved = post_form(kari, "/admin/handover/hours", {**week, "day_5": "00:00-23:59"})
+
+    for response in (refused, special):
+        assert response.status_code == 422
+        assert "kan ikke slutte 24:00; 23:59 er seneste sluttid" in response.text
+    assert "Åpningstiden for Lørdag" in refused.text
+    assert "Åpningstiden for 2027-03-03" in special.text
+    assert saved.status_code == 303
+    week_hours = assistant_at_noon.handover.opening_hours().week
+    assert [i.label() for i in week_hours[5]] == ["00:00–23:59"]
+
+
 @pytest.mark.parametrize("day", ["", "2027-02-30", "i morgen", "9" * 300])
 def test_a_bad_exception_date_is_refused(kari, day):
     response = post_form(kari, "/admin/handover/hours/exceptions", {"day": day})

@@ -185,23 +185,43 @@ async def save_week(request: Request, user: AdvisorUser) -> Response:
     for day, value in fields.items():
         try:
             week[int(day)] = parse_day(value)
-        except InvalidOpeningHours:
-            name = t(f"handover.weekday.{day}")
-            return _hours(
-                request,
-                422,
-                error="handover.error.invalid_hours",
-                error_values={"day": name},
-                form=fields,
-            )
+        except InvalidOpeningHours as error:
+            return _week_error(request, error, int(day), fields)
     try:
         await run_in_threadpool(_service(request).save_week, week, user.username)
-    except InvalidOpeningHours:
-        return _hours(
-            request, 422, error="handover.error.invalid_hours",
-            error_values={"day": ""}, form=fields,
-        )  # fmt: skip
+    except InvalidOpeningHours as error:
+        return _week_error(request, error, error.details.get("weekday"), fields)
     return see_other("/admin/handover/hours?saved=1")
+
+
+def _week_error(
+    request: Request,
+    error: InvalidOpeningHours,
+    weekday: object,
+    fields: dict[str, str],
+) -> HTMLResponse:
+    """The hours page saying which weekday's hours are refused, and why."""
+    day = t(f"handover.weekday.{weekday}") if weekday in range(7) else ""
+    return _hours(
+        request, 422, error=_hours_error_key(error),
+        error_values={**error.details, "day": day}, form=fields,
+    )  # fmt: skip
+
+
+def _hours_error_key(error: InvalidOpeningHours) -> str:
+    """The text for refused hours, from the details the hours model gives.
+
+    A weekday without a limit is the schedule's overlap check; a limit
+    without a weekday is the note of an exception.
+    """
+    details = error.details
+    if details.get("end_of_day"):
+        return "handover.error.end_of_day"
+    if "weekday" in details:
+        return f"handover.error.{'too_many' if 'limit' in details else 'overlap'}"
+    if "limit" in details:
+        return "handover.error.invalid_note"
+    return "handover.error.invalid_hours"
 
 
 def parse_day(value: str) -> list[Interval]:
@@ -215,6 +235,12 @@ def parse_day(value: str) -> list[Interval]:
         match = _INTERVAL.match(part)
         if match is None:
             raise InvalidOpeningHours(f"{part!r} is not HH:MM-HH:MM.")
+        # The hours hold times of day, so 23:59 is the latest closing time.
+        if match.group(2).replace(".", ":") == "24:00":
+            raise InvalidOpeningHours(
+                f"{part!r} closes at 24:00; the latest closing time is 23:59.",
+                details={"end_of_day": True},
+            )
         intervals.append(Interval.parse(match.group(1), match.group(2)))
     return intervals
 
@@ -237,9 +263,8 @@ def add_exception(
         interval = intervals[0] if intervals else None
         _service(request).save_exception(when, interval, note, user.username)
     except InvalidOpeningHours as error:
-        key = "invalid_note" if "limit" in error.details else "invalid_hours"
         return _hours(
-            request, 422, error=f"handover.error.{key}",
+            request, 422, error=_hours_error_key(error),
             error_values={"day": when.isoformat()},
         )  # fmt: skip
     return see_other("/admin/handover/hours?saved=1")
