@@ -181,8 +181,10 @@ def test_each_role_opens_exactly_its_routes(clients, route, role):
         assert response.headers["content-type"].startswith("text/html")
 
 
-# Ids no database row can have (SQLite and PostgreSQL hold signed 64 bits).
+# Ids no database row can have (SQLite and PostgreSQL hold signed 64 bits),
+# and words where the route expects a number.
 HUGE_IDS = ["99999999999999999999999", str(2**63), str(-(2**63) - 1)]
+UNKNOWN_IDS = [*HUGE_IDS, "abc", "12abc", "1.5"]
 NUMERIC_ID_ROUTES = [
     route
     for route in PROTECTED
@@ -194,9 +196,9 @@ NUMERIC_ID_ROUTES = [
 ]
 
 
-@pytest.mark.parametrize("huge", HUGE_IDS)
+@pytest.mark.parametrize("huge", UNKNOWN_IDS)
 @pytest.mark.parametrize("route", NUMERIC_ID_ROUTES, ids=str)
-def test_an_id_beyond_the_databases_range_is_an_unknown_id(clients, route, huge):
+def test_an_id_no_row_can_have_is_an_unknown_id(clients, route, huge):
     client = clients[Role.ADMINISTRATOR]
     token = page_csrf(client, "/admin")
     url = route.path
@@ -207,3 +209,18 @@ def test_an_id_beyond_the_databases_range_is_an_unknown_id(clients, route, huge)
 
     assert response.status_code == 404, response.text[:500]
     assert "Fant ikke det du lette etter" in response.text
+    assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/users/abc", "/admin/users/1", "/admin/finnes-ikke"]
+)
+def test_an_admin_address_without_a_page_is_the_norwegian_not_found_page(clients, url):
+    staff = clients[Role.ADMINISTRATOR].get(url, follow_redirects=False)
+    anonymous = clients[None].get(url, follow_redirects=False)
+
+    assert staff.status_code == 404
+    assert staff.headers["content-type"].startswith("text/html")
+    assert "Fant ikke det du lette etter" in staff.text
+    assert anonymous.status_code in (404, 405)
+    assert "Fant ikke det du lette etter" not in anonymous.text
