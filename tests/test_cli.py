@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from test_store_support import small_kb, write_kb
+from veiviser.cli.chat import html_to_text
 from veiviser.cli.main import cli
 from veiviser.content import load_knowledge_base
 from veiviser.content.yaml_io import dump_knowledge_base
@@ -200,6 +201,32 @@ def test_chat_in_the_terminal_answers_and_presses_buttons_by_number(env):
     assert "25 virkedager" in result.output
     assert "[1] Kontingent" in result.output
     assert "1 % av lønnen" in result.output
+
+
+def test_chat_says_on_stderr_that_it_waits_while_the_model_is_trained(env):
+    first = run(env, "chat", input="/slutt\n")
+    second = run(env, "chat", input="/slutt\n")
+
+    waiting = "Venter på at modellen blir trent"
+    assert waiting in first.stderr
+    assert waiting not in first.stdout
+    assert waiting not in second.stderr  # the model is ready now
+    assert "Testforbundet" in second.stdout
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ('<p>Skriv til <a href="mailto:a@b.no">a@b.no</a>.</p>', "Skriv til a@b.no."),
+        ('<p><a href="https://x.no/">https://x.no/</a></p>', "https://x.no/"),
+        ('<p>Se <a href="https://x.no/">nettsiden</a>.</p>',
+         "Se nettsiden (https://x.no/)."),
+        ('<p><a href="mailto:a@b.no">e-post</a></p>', "e-post (a@b.no)"),
+    ],
+    ids=["address-as-text", "url-as-text", "named-link", "named-mail"],
+)  # fmt: skip
+def test_chat_shows_a_link_address_once(html, text):
+    assert html_to_text(html) == text
 
 
 def test_chat_shows_member_errors_in_norwegian(env):

@@ -29,6 +29,7 @@ class _PlainText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._href: str | None = None
+        self._link_start = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "li":
@@ -37,10 +38,15 @@ class _PlainText(HTMLParser):
             self.parts.append("\n")
         elif tag == "a":
             self._href = dict(attrs).get("href")
+            self._link_start = len(self.parts)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self._href:
-            self.parts.append(f" ({self._href.removeprefix('mailto:')})")
+            address = self._href.removeprefix("mailto:")
+            # A link whose text is its own address already shows it.
+            shown = "".join(self.parts[self._link_start :]).strip()
+            if shown not in (address, self._href):
+                self.parts.append(f" ({address})")
             self._href = None
         elif tag == "p":
             self.parts.append("\n")
@@ -80,10 +86,30 @@ def chat_command(settings: Settings) -> None:
 
     assistant = Assistant.open(settings)
     try:
+        if not _model_ready(assistant):
+            # Training here, or waiting for another process's, takes minutes
+            # on a large knowledge base; say so rather than sit silent.
+            click.echo(
+                "Venter på at modellen blir trent før chatten starter …", err=True
+            )
         assistant.prepare()
         _converse(assistant)
     finally:
         assistant.close()
+
+
+def _model_ready(assistant: Assistant) -> bool:
+    """Whether a trained model for the stored knowledge base can be used now."""
+    from veiviser.service.runtime import encoder_label
+    from veiviser.service.training import erasure_pending
+    from veiviser.store import model_versions
+    from veiviser.store.knowledge import kb_revision
+
+    label = encoder_label(assistant.encoder)
+    with assistant.sessions() as session:
+        revision = kb_revision(session)
+        ready = model_versions.ready_for_revision(session, revision, label)
+    return ready is not None and not erasure_pending(assistant.sessions)
 
 
 def _converse(assistant: Assistant) -> None:
