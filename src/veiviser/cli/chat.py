@@ -83,10 +83,11 @@ def chat_command(settings: Settings) -> None:
     Type /slutt to end; a button's number presses it.
     """
     from veiviser.service import Assistant
+    from veiviser.service.training import usable_model
 
     assistant = Assistant.open(settings)
     try:
-        if not _model_ready(assistant):
+        if usable_model(assistant.sessions, assistant.encoder) is None:
             # Training here, or waiting for another process's, takes minutes
             # on a large knowledge base; say so rather than sit silent.
             click.echo(
@@ -96,20 +97,6 @@ def chat_command(settings: Settings) -> None:
         _converse(assistant)
     finally:
         assistant.close()
-
-
-def _model_ready(assistant: Assistant) -> bool:
-    """Whether a trained model for the stored knowledge base can be used now."""
-    from veiviser.service.runtime import encoder_label
-    from veiviser.service.training import erasure_pending
-    from veiviser.store import model_versions
-    from veiviser.store.knowledge import kb_revision
-
-    label = encoder_label(assistant.encoder)
-    with assistant.sessions() as session:
-        revision = kb_revision(session)
-        ready = model_versions.ready_for_revision(session, revision, label)
-    return ready is not None and not erasure_pending(assistant.sessions)
 
 
 def _converse(assistant: Assistant) -> None:

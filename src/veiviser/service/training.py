@@ -176,21 +176,20 @@ def ensure_model(
     Raises:
         TrainingFailed: training failed and there is no older model.
     """
-    label = encoder_label(encoder)
-    existing = _ready_for_current(sessions, label)
-    if existing is not None and not erasure_pending(sessions):
+    existing = usable_model(sessions, encoder)
+    if existing is not None:
         return existing
     try:
         with training_lease(sessions):
             # Another process may have trained this revision while we waited.
-            existing = _ready_for_current(sessions, label)
-            if existing is not None and not erasure_pending(sessions):
+            existing = usable_model(sessions, encoder)
+            if existing is not None:
                 log.info("model %d was trained by another process", existing)
                 return existing
             return _train_and_store(sessions, encoder, seed)
     except TrainingFailed:
         with sessions() as session:
-            fallback = model_versions.latest_ready_id(session, label)
+            fallback = model_versions.latest_ready_id(session, encoder_label(encoder))
         if fallback is None:
             raise
         log.warning("using the last good model %d", fallback)
@@ -262,10 +261,22 @@ def _newest_phrase_erasure(session: Session) -> datetime | None:
     return session.scalar(select(sql.max(ErasureLog.at)).where(ErasureLog.phrases > 0))
 
 
-def _ready_for_current(sessions: sessionmaker[Session], label: str) -> int | None:
+def usable_model(
+    sessions: sessionmaker[Session], encoder: Encoder | None
+) -> int | None:
+    """The id of a ready model for the current knowledge base, without training.
+
+    None when there is none, or when an erasure of phrases since it was
+    stored means the next model must be trained anew.
+    """
     with sessions() as session:
         revision = kb_revision(session)
-        return model_versions.ready_for_revision(session, revision, label)
+        ready = model_versions.ready_for_revision(
+            session, revision, encoder_label(encoder)
+        )
+    if ready is None or erasure_pending(sessions):
+        return None
+    return ready
 
 
 @dataclass(frozen=True)
