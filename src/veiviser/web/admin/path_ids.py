@@ -41,18 +41,26 @@ def ids_in_range(request: Request) -> None:
     Raises:
         IdOutOfRange: such a parameter was found.
     """
-    if current_user(request) is None:
-        return
+    bad = _bad_id(request)
+    # The session is looked up only for a bad id: the route's own
+    # dependencies look it up for every other request.
+    if bad is not None and current_user(request) is not None:
+        raise IdOutOfRange(bad)
+
+
+def _bad_id(request: Request) -> str | None:
+    """The name of the first numeric ``..._id`` parameter no row can have."""
     numeric = _numeric_parameters(request)
     for name, value in request.path_params.items():
         if not name.endswith("_id") or not isinstance(value, str):
             continue
         if not _INTEGER.fullmatch(value):
             if name in numeric:
-                raise IdOutOfRange(name)
+                return name
             continue  # a text id (an intent's): the route looks it up
         if not -MAX_ROW_ID - 1 <= int(value) <= MAX_ROW_ID:
-            raise IdOutOfRange(name)
+            return name
+    return None
 
 
 def _numeric_parameters(request: Request) -> set[str]:
